@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs every Shingle test, as CI does: formatting, go vet, the unit and race
+# tests, and the kernel-level suites that boot Debian's kernel under QEMU
+# against real zoned block devices (null_blk and NVMe ZNS).
+#
+# It installs what it needs on a fresh Debian machine (QEMU, a kernel,
+# a static busybox) through apt-get, and Go modules through the module
+# proxy. It exits non-zero on the first failure.
+#
+#   ./tools/test.sh            everything
+#   ./tools/test.sh --no-qemu  skip the QEMU suites (quick local loop; CI never does this)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+qemu=1
+for arg in "$@"; do
+	case "$arg" in
+	--no-qemu) qemu=0 ;;
+	-h | --help)
+		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "test.sh: unknown argument $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+	export PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null 2>&1 || {
+	echo "test.sh: Go is not installed; install Go 1.26 (https://go.dev/dl) and put it on PATH" >&2
+	exit 1
+}
+
+step() {
+	echo
+	echo "== $* ($(date +%T))"
+}
+
+# install_qemu_deps installs the packages the kernel-level tests need when
+# any is missing: QEMU, Debian's kernel (it has zoned block support and the
+# null_blk and nvme modules), a static busybox for the guest, and blkzone.
+install_qemu_deps() {
+	local missing=()
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
+	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+	command -v blkzone >/dev/null 2>&1 || [ -x /usr/sbin/blkzone ] || missing+=(util-linux)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	step "installing ${missing[*]}"
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 || {
+			echo "test.sh: need root (or sudo) to apt-get install ${missing[*]}" >&2
+			exit 1
+		}
+		sudo=(sudo)
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q "${missing[@]}"
+}
+
+start=$(date +%s)
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change these files (run gofmt -w):"
+	echo "$unformatted"
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+go vet -tags qemu ./...
+go vet -tags zonedguest ./...
+
+step "go test -race"
+go test -race ./...
+
+if [ "$qemu" = 1 ]; then
+	install_qemu_deps
+	step "kernel-level suites under QEMU"
+	# On failure the guest's whole console is printed; add -v to stream it.
+	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices)$' ./images/... ./zoned/...
+fi
+
+echo
+echo "== all tests passed in $(($(date +%s) - start))s"

@@ -1,0 +1,491 @@
+package zoned
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Appender gives user space the semantics of the zone-append command, which
+// only the kernel can issue: many goroutines append to a zone (or to
+// whichever zone is open), and each learns the offset its data got.
+//
+// Appends to one zone are queued and written by a single flusher, which
+// coalesces everything queued into one large aligned write at the write
+// pointer followed by one Sync: a group commit. An append returns only after
+// the Sync of its batch, so a returned offset is durable. While one batch is
+// being written the next one gathers, so the write size grows with the load
+// and the cost of a flush is shared by all appends in a batch.
+//
+// The number of zones written at once is bounded (MaxActiveZones, default 2):
+// an SMR drive's head seeks between the zones it writes, and zoned devices
+// limit open zones. An append to another zone waits for one of the active
+// zones to go idle.
+//
+// When a write or a Sync fails, every append of that batch fails with an
+// *AppendError, and the Appender reports the zone again to learn where the
+// write pointer really is (a failed write may have stored part of the batch)
+// before it writes anything else there. Later appends go after that point;
+// the bytes between the old and the new write pointer are garbage the caller
+// must be able to recognise (Shingle's records carry checksums). A zone that
+// went read-only, offline or full fails its queued appends too.
+type Appender struct {
+	dev  Device
+	info Info
+	opts AppenderOptions
+
+	mu     sync.Mutex
+	idle   *sync.Cond // signalled when a zone goes idle or leaves
+	active map[int]*zoneQueue
+	pool   []int // zones AppendAny may still start, in order
+	closed bool
+	bufs   [][]byte // free batch buffers of MaxBatchBytes
+}
+
+// AppenderOptions tune an Appender. Zero values take the defaults.
+type AppenderOptions struct {
+	// MaxActiveZones bounds how many zones are written at once (2).
+	MaxActiveZones int
+	// MaxBatchBytes bounds one coalesced write (16 MiB). A single append
+	// larger than this is written alone.
+	MaxBatchBytes int
+	// Zones are the zones AppendAny fills, in order. Nil means every
+	// sequential zone that has room, as reported when the Appender is made.
+	Zones []int
+}
+
+// zoneQueue is the appender's state for one active zone.
+type zoneQueue struct {
+	index    int
+	start    int64
+	end      int64 // start + capacity
+	wp       int64 // where the next batch will be written
+	queued   int64 // bytes waiting in pending
+	pending  []*appendReq
+	writing  bool  // a flusher goroutine owns the zone
+	retiring bool  // AppendAny moved on; finish the zone once drained
+	fromPool bool  // AppendAny may use it
+	broken   error // the zone can take no more appends
+}
+
+type appendReq struct {
+	data []byte
+	off  int64
+	err  error
+	done chan struct{}
+}
+
+// AppendError reports an append that failed. Every append of a failed batch
+// gets one; the zone's write pointer has been read again from the device.
+type AppendError struct {
+	// Zone is the zone appended to.
+	Zone int
+	// BatchOffset is where the failed batch was written.
+	BatchOffset int64
+	// Len is the length of this append.
+	Len int
+	// WritePointer is the zone's write pointer reported after the failure
+	// (-1 if the report failed too); later appends go there.
+	WritePointer int64
+	// Err is the device error.
+	Err error
+}
+
+// Error describes the failed append.
+func (e *AppendError) Error() string {
+	return fmt.Sprintf("zoned: append of %d bytes to zone %d failed in the batch written at %d: %v; "+
+		"the write pointer is now at %d, later appends go there", e.Len, e.Zone, e.BatchOffset, e.Err, e.WritePointer)
+}
+
+// Unwrap returns the device error.
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// NewAppender returns an Appender over dev. The Appender does not own dev;
+// close the Appender before the device.
+func NewAppender(dev Device, opts AppenderOptions) (*Appender, error) {
+	if opts.MaxActiveZones <= 0 {
+		opts.MaxActiveZones = 2
+	}
+	if opts.MaxBatchBytes <= 0 {
+		opts.MaxBatchBytes = 16 << 20
+	}
+	info := dev.Info()
+	bs := info.LogicalBlockSize
+	opts.MaxBatchBytes = (opts.MaxBatchBytes + bs - 1) / bs * bs
+	a := &Appender{dev: dev, info: info, opts: opts, active: map[int]*zoneQueue{}}
+	a.idle = sync.NewCond(&a.mu)
+	if opts.Zones != nil {
+		for _, z := range opts.Zones {
+			if err := checkZoneRange("append", info, z, 1); err != nil {
+				return nil, err
+			}
+		}
+		a.pool = append([]int(nil), opts.Zones...)
+	} else {
+		zones, err := ReportAll(dev)
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range zones {
+			if z.Sequential() && z.Remaining() > 0 {
+				a.pool = append(a.pool, z.Index)
+			}
+		}
+	}
+	return a, nil
+}
+
+// Append appends data to zone and returns the byte offset it was written at,
+// once it is durable. len(data) must be a positive multiple of the logical
+// block size; data need not be aligned in memory (it is copied).
+func (a *Appender) Append(ctx context.Context, zone int, data []byte) (int64, error) {
+	if err := a.checkData(zone, data); err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	q, err := a.activate(zone, false)
+	if err != nil {
+		a.mu.Unlock()
+		return 0, err
+	}
+	if q.wp+q.queued+int64(len(data)) > q.end {
+		left := q.end - q.wp - q.queued
+		a.mu.Unlock()
+		return 0, &Error{Op: "append", Path: a.info.Path, Zone: zone, Offset: -1, Kind: ErrZoneFull,
+			Detail: fmt.Sprintf("%d bytes do not fit: %d bytes of the zone are left after the appends queued; append to another zone",
+				len(data), max(left, 0))}
+	}
+	r := a.enqueue(q, data)
+	a.mu.Unlock()
+	return a.wait(ctx, r)
+}
+
+// AppendAny appends data to whichever zone of the pool is active and has
+// room, starting the next zone of the pool when needed, and returns the zone
+// and offset it was written at once durable. A zone that cannot hold the
+// next append is finished once its queued appends are written, so it holds
+// no device resources.
+func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off int64, err error) {
+	if err := a.checkData(-1, data); err != nil {
+		return -1, 0, err
+	}
+	n := int64(len(data))
+	a.mu.Lock()
+	for {
+		if a.closed {
+			a.mu.Unlock()
+			return -1, 0, a.closedErr()
+		}
+		// The active pool zone with room and the least queued.
+		var best *zoneQueue
+		for _, q := range a.active {
+			if !q.fromPool || q.retiring || q.broken != nil {
+				continue
+			}
+			if q.wp+q.queued+n > q.end {
+				q.retiring = true
+				if !q.writing {
+					a.retire(q)
+				}
+				continue
+			}
+			if best == nil || q.queued < best.queued || (q.queued == best.queued && q.index < best.index) {
+				best = q
+			}
+		}
+		if best != nil {
+			r := a.enqueue(best, data)
+			a.mu.Unlock()
+			off, err := a.wait(ctx, r)
+			return best.index, off, err
+		}
+		if len(a.pool) == 0 {
+			a.mu.Unlock()
+			return -1, 0, &Error{Op: "append", Path: a.info.Path, Zone: -1, Offset: -1, Kind: ErrZoneFull,
+				Detail: fmt.Sprintf("no zone in the appender's pool has room for %d more bytes; reset zones and make a new Appender", n)}
+		}
+		if a.freeSlot() {
+			next := a.pool[0]
+			a.pool = a.pool[1:]
+			q, err := a.activate(next, true)
+			if err != nil {
+				// The zone cannot be used (offline, say): skip it.
+				continue
+			}
+			if q.wp+q.queued+n > q.end {
+				q.retiring = true
+				if !q.writing {
+					a.retire(q)
+				}
+			}
+			continue
+		}
+		a.idle.Wait()
+	}
+}
+
+// Close waits for queued appends to finish and stops the Appender. Appends
+// after Close fail with ErrClosed.
+func (a *Appender) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed = true
+	for {
+		busy := false
+		for _, q := range a.active {
+			if q.writing {
+				busy = true
+			}
+		}
+		if !busy {
+			return nil
+		}
+		a.idle.Wait()
+	}
+}
+
+func (a *Appender) closedErr() error {
+	return &Error{Op: "append", Path: a.info.Path, Zone: -1, Offset: -1, Kind: ErrClosed,
+		Detail: "the appender was closed"}
+}
+
+func (a *Appender) checkData(zone int, data []byte) error {
+	bs := a.info.LogicalBlockSize
+	if len(data) == 0 || len(data)%bs != 0 {
+		return &Error{Op: "append", Path: a.info.Path, Zone: zone, Offset: -1, Kind: ErrUnaligned,
+			Detail: fmt.Sprintf("an append of %d bytes must be a positive multiple of the %d-byte block size; pad it", len(data), bs)}
+	}
+	if int64(len(data)) > a.info.ZoneCapacity {
+		return &Error{Op: "append", Path: a.info.Path, Zone: zone, Offset: -1, Kind: ErrZoneFull,
+			Detail: fmt.Sprintf("an append of %d bytes is larger than a zone's %d-byte capacity", len(data), a.info.ZoneCapacity)}
+	}
+	return nil
+}
+
+// freeSlot reports whether another zone may become active, evicting an idle
+// zone if that makes room. a.mu is held.
+func (a *Appender) freeSlot() bool {
+	if len(a.active) < a.opts.MaxActiveZones {
+		return true
+	}
+	for i, q := range a.active {
+		if !q.writing && len(q.pending) == 0 && !q.fromPool {
+			delete(a.active, i)
+			return true
+		}
+	}
+	for i, q := range a.active {
+		if !q.writing && len(q.pending) == 0 && (q.retiring || q.broken != nil) {
+			delete(a.active, i)
+			return true
+		}
+	}
+	return false
+}
+
+// activate returns the queue of zone, making it active (and waiting for a
+// slot) if it is not. a.mu is held; it is released while waiting.
+func (a *Appender) activate(zone int, fromPool bool) (*zoneQueue, error) {
+	for {
+		if a.closed {
+			return nil, a.closedErr()
+		}
+		if q, ok := a.active[zone]; ok {
+			if q.broken != nil {
+				return nil, q.broken
+			}
+			q.fromPool = q.fromPool || fromPool
+			return q, nil
+		}
+		if a.freeSlot() {
+			break
+		}
+		a.idle.Wait()
+	}
+	z, err := ReportZone(a.dev, zone)
+	if err != nil {
+		return nil, err
+	}
+	if !z.Sequential() {
+		return nil, &Error{Op: "append", Path: a.info.Path, Zone: zone, Offset: -1, Kind: ErrInvalidTransition,
+			Detail: "zone is conventional; appends need a sequential zone"}
+	}
+	if e := refusal("write", &z, z.WritePointer, 0); e != nil {
+		e.Op, e.Path, e.Zone, e.Offset = "append", a.info.Path, zone, -1
+		return nil, e
+	}
+	q := &zoneQueue{index: zone, start: z.Start, end: z.Start + z.Capacity, wp: z.WritePointer, fromPool: fromPool}
+	a.active[zone] = q
+	return q, nil
+}
+
+// enqueue adds an append to q and starts its flusher. a.mu is held.
+func (a *Appender) enqueue(q *zoneQueue, data []byte) *appendReq {
+	r := &appendReq{data: data, done: make(chan struct{})}
+	q.pending = append(q.pending, r)
+	q.queued += int64(len(data))
+	if !q.writing {
+		q.writing = true
+		go a.flush(q)
+	}
+	return r
+}
+
+// wait blocks until r is durable or failed. A cancelled context stops the
+// wait, not the append: the data may still be written.
+func (a *Appender) wait(ctx context.Context, r *appendReq) (int64, error) {
+	select {
+	case <-r.done:
+		return r.off, r.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("zoned: append abandoned (it may still be written): %w", ctx.Err())
+	}
+}
+
+// retire finishes a drained zone that AppendAny has moved on from, releasing
+// its slot. a.mu is held.
+func (a *Appender) retire(q *zoneQueue) {
+	delete(a.active, q.index)
+	if q.wp > q.start && q.wp < q.end && q.broken == nil {
+		// Finishing frees the zone's open and active resources on the
+		// device. A failure leaves it closed, which is harmless.
+		_ = a.dev.FinishZones(q.index, 1)
+	}
+	a.idle.Broadcast()
+}
+
+// flush is the single writer of one zone: it writes batches until the queue
+// is empty.
+func (a *Appender) flush(q *zoneQueue) {
+	for {
+		a.mu.Lock()
+		if len(q.pending) == 0 {
+			q.writing = false
+			switch {
+			case q.retiring:
+				a.retire(q)
+			case q.wp >= q.end || q.broken != nil:
+				// Nothing more can go here; a later append reports the
+				// zone again and learns why.
+				delete(a.active, q.index)
+			}
+			a.idle.Broadcast()
+			a.mu.Unlock()
+			return
+		}
+		batch, total := a.takeBatch(q)
+		wp := q.wp
+		var buf, data []byte
+		if len(batch) == 1 && IsAligned(batch[0].data, a.info.LogicalBlockSize) {
+			// One aligned append goes to the device as it is.
+			data = batch[0].data
+		} else {
+			buf = a.batchBuffer(total)
+		}
+		a.mu.Unlock()
+
+		if buf != nil {
+			pos := 0
+			for _, r := range batch {
+				pos += copy(buf[pos:], r.data)
+			}
+			data = buf[:total]
+		}
+		_, err := a.dev.WriteAt(data, wp)
+		if err == nil {
+			err = a.dev.Sync()
+		}
+
+		a.mu.Lock()
+		a.releaseBuffer(buf)
+		q.queued -= int64(total)
+		if err == nil {
+			off := wp
+			for _, r := range batch {
+				r.off = off
+				off += int64(len(r.data))
+			}
+			q.wp = off
+		} else {
+			a.recover(q, batch, wp, err)
+		}
+		a.mu.Unlock()
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+}
+
+// takeBatch removes up to MaxBatchBytes of appends from the queue (at least
+// one). a.mu is held.
+func (a *Appender) takeBatch(q *zoneQueue) ([]*appendReq, int) {
+	total, n := 0, 0
+	for n < len(q.pending) {
+		l := len(q.pending[n].data)
+		if n > 0 && total+l > a.opts.MaxBatchBytes {
+			break
+		}
+		total += l
+		n++
+	}
+	batch := make([]*appendReq, n)
+	copy(batch, q.pending)
+	q.pending = q.pending[:copy(q.pending, q.pending[n:])]
+	return batch, total
+}
+
+// recover handles a failed batch: it re-reads the zone's write pointer, fails
+// the batch, and fails everything queued if the zone can take no more.
+// a.mu is held.
+func (a *Appender) recover(q *zoneQueue, batch []*appendReq, wp int64, err error) {
+	newWP := int64(-1)
+	z, rerr := ReportZone(a.dev, q.index)
+	switch {
+	case rerr != nil:
+		q.broken = rerr
+	case z.Cond == CondReadOnly || z.Cond == CondOffline || z.Cond == CondFull:
+		newWP = z.WritePointer
+		gone := refusal("write", &z, z.WritePointer, 0)
+		gone.Op, gone.Path, gone.Zone, gone.Offset = "append", a.info.Path, q.index, -1
+		q.broken = gone
+	default:
+		newWP = z.WritePointer
+		q.wp = newWP
+		// Appends already queued behind the failed batch still fit only if
+		// the write pointer did not move past what they were promised.
+		if q.wp+q.queued > q.end {
+			q.broken = &Error{Op: "append", Path: a.info.Path, Zone: q.index, Offset: -1, Kind: ErrZoneFull,
+				Detail: "after a failed write the zone has no room for the appends queued behind it"}
+		}
+	}
+	for _, r := range batch {
+		r.err = &AppendError{Zone: q.index, BatchOffset: wp, Len: len(r.data), WritePointer: newWP, Err: err}
+	}
+	if q.broken != nil {
+		for _, r := range q.pending {
+			r.err = &AppendError{Zone: q.index, BatchOffset: -1, Len: len(r.data), WritePointer: newWP, Err: q.broken}
+			close(r.done)
+		}
+		q.pending, q.queued = nil, 0
+	}
+}
+
+// batchBuffer returns an aligned buffer of at least n bytes. a.mu is held.
+func (a *Appender) batchBuffer(n int) []byte {
+	if n <= a.opts.MaxBatchBytes {
+		if k := len(a.bufs); k > 0 {
+			b := a.bufs[k-1]
+			a.bufs = a.bufs[:k-1]
+			return b
+		}
+		return AlignedBuffer(a.opts.MaxBatchBytes, max(a.info.LogicalBlockSize, 4096))
+	}
+	return AlignedBuffer(n, max(a.info.LogicalBlockSize, 4096))
+}
+
+// releaseBuffer keeps a batch buffer for reuse. a.mu is held.
+func (a *Appender) releaseBuffer(b []byte) {
+	if b != nil && len(b) == a.opts.MaxBatchBytes && len(a.bufs) < a.opts.MaxActiveZones {
+		a.bufs = append(a.bufs, b)
+	}
+}

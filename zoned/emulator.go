@@ -1,0 +1,671 @@
+package zoned
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// EmulatorConfig is the geometry of a new emulated device. The zero value of
+// each field takes the default shown.
+type EmulatorConfig struct {
+	// ZoneSize is the zone size in bytes (256 MiB, as on SMR drives).
+	ZoneSize int64
+	// ZoneCapacity is the writable part of each sequential zone (ZoneSize).
+	// Set it lower to emulate NVMe ZNS.
+	ZoneCapacity int64
+	// ZoneCount is the number of zones (64).
+	ZoneCount int
+	// ConventionalZones is how many zones at the start are conventional (0).
+	ConventionalZones int
+	// MaxOpenZones limits open zones; 0 means no limit.
+	MaxOpenZones int
+	// MaxActiveZones limits open plus closed zones; 0 means no limit.
+	MaxActiveZones int
+	// LogicalBlockSize is the I/O unit (4096).
+	LogicalBlockSize int
+	// PhysicalBlockSize is the media block size (LogicalBlockSize).
+	PhysicalBlockSize int
+}
+
+func (c EmulatorConfig) info(path string) Info {
+	info := Info{
+		Path:              path,
+		Model:             ModelHostManaged,
+		ZoneSize:          c.ZoneSize,
+		ZoneCapacity:      c.ZoneCapacity,
+		ZoneCount:         c.ZoneCount,
+		ConventionalZones: c.ConventionalZones,
+		MaxOpenZones:      c.MaxOpenZones,
+		MaxActiveZones:    c.MaxActiveZones,
+		LogicalBlockSize:  c.LogicalBlockSize,
+		PhysicalBlockSize: c.PhysicalBlockSize,
+	}
+	if info.ZoneSize == 0 {
+		info.ZoneSize = 256 << 20
+	}
+	if info.ZoneCapacity == 0 {
+		info.ZoneCapacity = info.ZoneSize
+	}
+	if info.ZoneCount == 0 {
+		info.ZoneCount = 64
+	}
+	if info.LogicalBlockSize == 0 {
+		info.LogicalBlockSize = 4096
+	}
+	if info.PhysicalBlockSize == 0 {
+		info.PhysicalBlockSize = info.LogicalBlockSize
+	}
+	info.Capacity = info.ZoneSize * int64(info.ZoneCount)
+	return info
+}
+
+// Emulator is a zoned device kept in a regular file (the data) and a small
+// state file beside it (<path>.zones: geometry, write pointers, conditions).
+//
+// It is faithful rather than friendly. Zone conditions, write-pointer checks,
+// capacity below size and the open/active limits follow the Linux null_blk
+// driver (see zoneTable). Reads of a sequential zone at or past its write
+// pointer return 0xFF bytes, as null_blk does (Linux 6.1 fills the part of
+// a read past the write pointer with 0xFF), and a reset zone reads as
+// zeros once finished, as null_blk discards a zone's memory on reset. I/O must be block-aligned in offset, length and
+// buffer address, as O_DIRECT requires. The data file is opened with
+// O_DIRECT when the filesystem supports it, so benchmarks measure the disk,
+// not the page cache.
+//
+// Durability is that of a drive with a volatile write cache. A write is
+// visible at once but durable only after Sync. Zone management operations
+// (reset, finish) are durable when they return, as on a drive. Close keeps
+// everything written, as closing a real device does; Crash is a power cut:
+// it drops every write not yet synced, optionally tearing the last one, and
+// leaves the files as a restarted drive would find them. A process killed
+// with SIGKILL leaves the same state as Crash without tearing, because the
+// state file holds only synced write pointers.
+//
+// Zones can be turned read-only or offline with SetZoneCondition, like
+// null_blk's zone_readonly and zone_offline attributes. Other faults (I/O
+// errors, latency, torn writes) come from wrapping the emulator with package
+// errorzone.
+type Emulator struct {
+	info  Info
+	data  *os.File
+	state *os.File
+
+	// ioMu is held shared by every operation and exclusively by Crash and
+	// Close, so those see no operation half done.
+	ioMu sync.RWMutex
+	// zoneMu serialises writes to each sequential zone, as the kernel's zone
+	// write locking does, so a write's data lands before its zone's write
+	// pointer moves.
+	zoneMu []sync.Mutex
+	// stateMu serialises updates of the state file.
+	stateMu sync.Mutex
+	// convMu serialises writes to conventional zones with the undo log.
+	convMu sync.Mutex
+
+	// mu guards everything below.
+	mu     sync.Mutex
+	table  *zoneTable
+	synced []durableZone // what the state file holds
+	dirty  []int         // zones whose state differs from synced
+	isDirt []bool
+	// undo holds the original content of conventional blocks written since
+	// the last sync, so Crash can drop those writes.
+	undo map[int64][]byte
+	// last is the most recent write, for Crash's torn-write option.
+	last    lastWrite
+	stopped error // ErrClosed or ErrCrashed once stopped
+}
+
+type lastWrite struct {
+	zone   int
+	off, n int64
+}
+
+// CreateEmulator creates a new emulated zoned device at path (the data file,
+// sparse, of the full capacity) and path+".zones" (its state). It refuses to
+// overwrite an existing device.
+func CreateEmulator(path string, cfg EmulatorConfig) (*Emulator, error) {
+	info := cfg.info(path)
+	if err := validateGeometry(info); err != nil {
+		return nil, &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrOutOfRange, Err: err,
+			Detail: "fix the emulator configuration"}
+	}
+	for _, p := range []string{path, statePath(path)} {
+		if _, err := os.Stat(p); err == nil {
+			return nil, &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrBusy, Err: os.ErrExist,
+				Detail: fmt.Sprintf("%s already exists; open it with zoned.OpenEmulator or remove it first", p)}
+		}
+	}
+	st, err := os.OpenFile(statePath(path), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, createErr(path, err)
+	}
+	buf := make([]byte, stateHeaderSize+stateRecordSize*info.ZoneCount)
+	copy(buf, encodeStateHeader(info))
+	t := newZoneTable(info)
+	for i := range t.zones {
+		encodeStateRecord(buf[stateHeaderSize+i*stateRecordSize:], durableOf(&t.zones[i]))
+	}
+	if _, err := st.WriteAt(buf, 0); err != nil {
+		st.Close()
+		return nil, createErr(path, err)
+	}
+	if err := st.Sync(); err != nil {
+		st.Close()
+		return nil, createErr(path, err)
+	}
+	st.Close()
+	df, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, createErr(path, err)
+	}
+	err = df.Truncate(info.Capacity)
+	if err == nil {
+		err = df.Sync()
+	}
+	df.Close()
+	if err != nil {
+		return nil, createErr(path, err)
+	}
+	return OpenEmulator(path)
+}
+
+func createErr(path string, err error) error {
+	return &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+		Detail: "cannot create the emulated device's files; check the directory exists and is writable"}
+}
+
+func statePath(path string) string { return path + ".zones" }
+
+// OpenEmulator opens an emulated zoned device made by CreateEmulator. Only
+// one Emulator may have a device open at a time, across processes: a second
+// open fails with ErrBusy.
+func OpenEmulator(path string) (*Emulator, error) {
+	st, err := os.OpenFile(statePath(path), os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned, Err: err,
+				Detail: fmt.Sprintf("%s has no zone state file %s; create the device with zoned.CreateEmulator", path, statePath(path))}
+		}
+		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err}
+	}
+	if err := unix.Flock(int(st.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		st.Close()
+		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrBusy, Err: err,
+			Detail: "another process or Emulator has this device open; stop it first"}
+	}
+	info, durable, valid, err := readStateFile(path, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	data, err := openData(path)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if fi, err := data.Stat(); err != nil || fi.Size() < info.Capacity {
+		data.Close()
+		st.Close()
+		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+			Detail: fmt.Sprintf("the data file is shorter than the device's %d bytes", info.Capacity)}
+	}
+	e := &Emulator{
+		info:   info,
+		data:   data,
+		state:  st,
+		zoneMu: make([]sync.Mutex, info.ZoneCount),
+		table:  newZoneTable(info),
+		synced: durable,
+		isDirt: make([]bool, info.ZoneCount),
+		undo:   map[int64][]byte{},
+	}
+	for i := range durable {
+		if !valid[i] {
+			// A record that fails its checksum is a zone whose state is
+			// unknown: like a drive, report it offline rather than guess.
+			e.table.zones[i].Cond = CondOffline
+			e.synced[i] = durableOf(&e.table.zones[i])
+			continue
+		}
+		e.table.restore(i, e.table.zones[i].Start+durable[i].dataEnd, durable[i].cond)
+	}
+	return e, nil
+}
+
+// openData opens the data file with O_DIRECT, or without it on filesystems
+// that refuse it (tmpfs on older kernels).
+func openData(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_DIRECT, 0)
+	if errors.Is(err, syscall.EINVAL) {
+		f, err = os.OpenFile(path, os.O_RDWR, 0)
+	}
+	if err != nil {
+		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+			Detail: "cannot open the emulated device's data file"}
+	}
+	return f, nil
+}
+
+func durableOf(z *Zone) durableZone {
+	d := durableZone{dataEnd: z.WritePointer - z.Start, cond: z.Cond}
+	switch z.Cond {
+	case CondImplicitOpen, CondExplicitOpen:
+		d.cond = CondClosed
+	case CondNotWP:
+		d.dataEnd = 0
+	}
+	return d
+}
+
+// Info returns the device geometry.
+func (e *Emulator) Info() Info { return e.info }
+
+// begin takes the shared I/O lock and fails if the device is stopped.
+func (e *Emulator) begin(op string) error {
+	e.ioMu.RLock()
+	e.mu.Lock()
+	err := e.stopped
+	e.mu.Unlock()
+	if err != nil {
+		e.ioMu.RUnlock()
+		return &Error{Op: op, Path: e.info.Path, Zone: -1, Offset: -1, Kind: err,
+			Detail: "the device was closed or crashed; open it again"}
+	}
+	return nil
+}
+
+// ReportZones fills zones with the state of zones first, first+1, ...
+func (e *Emulator) ReportZones(first int, zones []Zone) (int, error) {
+	if err := e.begin("report"); err != nil {
+		return 0, err
+	}
+	defer e.ioMu.RUnlock()
+	if first < 0 || first > e.info.ZoneCount {
+		return 0, zoneRangeError("report", e.info, first, len(zones))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := min(len(zones), e.info.ZoneCount-first)
+	for i := range n {
+		zones[i] = e.table.report(first + i)
+	}
+	return n, nil
+}
+
+// ResetZones resets count zones from first. Resetting the whole device
+// skips conventional, read-only and offline zones, as the kernel's reset-all
+// does. For every zone operation on a range, zones that cannot take the
+// operation fail it but do not stop the others, as in the kernel.
+func (e *Emulator) ResetZones(first, count int) error { return e.manage(opReset, first, count) }
+
+// OpenZones explicitly opens count zones from first.
+func (e *Emulator) OpenZones(first, count int) error { return e.manage(opOpen, first, count) }
+
+// CloseZones closes count zones from first.
+func (e *Emulator) CloseZones(first, count int) error { return e.manage(opClose, first, count) }
+
+// FinishZones finishes count zones from first.
+func (e *Emulator) FinishZones(first, count int) error { return e.manage(opFinish, first, count) }
+
+func (e *Emulator) manage(op string, first, count int) error {
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.ioMu.RUnlock()
+	if err := checkZoneRange(op, e.info, first, count); err != nil {
+		return err
+	}
+	resetAll := op == opReset && first == 0 && count == e.info.ZoneCount
+	// Hold each zone's write lock so no write is half done in a zone whose
+	// state changes under it.
+	for i := first; i < first+count; i++ {
+		e.zoneMu[i].Lock()
+	}
+	defer func() {
+		for i := first; i < first+count; i++ {
+			e.zoneMu[i].Unlock()
+		}
+	}()
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	var opErr error
+	var reset []int
+	e.mu.Lock()
+	for i := first; i < first+count; i++ {
+		z := &e.table.zones[i]
+		if resetAll && (!z.Sequential() || z.Cond == CondReadOnly || z.Cond == CondOffline) {
+			continue
+		}
+		if err := e.table.manage(op, z); err != nil {
+			// The kernel sends one command per zone and reports the first
+			// failure; the other zones still change.
+			if opErr == nil {
+				opErr = err
+			}
+			continue
+		}
+		e.markDirty(i)
+		if e.last.zone == i {
+			e.last = lastWrite{}
+		}
+		if op == opReset {
+			reset = append(reset, i)
+		}
+	}
+	e.mu.Unlock()
+	// Discard the data of reset zones, as null_blk frees their memory, so
+	// a zone finished after a reset reads as zeros. Filesystems that cannot
+	// punch holes keep the old bytes; they stay behind the write pointer.
+	for _, i := range reset {
+		_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
+			e.info.ZoneStart(i), e.table.zones[i].Size)
+	}
+	// Management commands are durable on completion, as on a drive.
+	if err := e.persist(op, false, first, count); err != nil {
+		return err
+	}
+	return opErr
+}
+
+// markDirty notes that zone i's state differs from the state file. e.mu is
+// held.
+func (e *Emulator) markDirty(i int) {
+	if !e.isDirt[i] {
+		e.isDirt[i] = true
+		e.dirty = append(e.dirty, i)
+	}
+}
+
+// SetZoneCondition turns zone z read-only (CondReadOnly) or offline
+// (CondOffline) for good, as a failing drive would, and persists it. Setting
+// the condition the zone already has restores it to empty, as null_blk does.
+func (e *Emulator) SetZoneCondition(z int, cond Condition) error {
+	const op = "set-condition"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.ioMu.RUnlock()
+	if err := checkZoneRange(op, e.info, z, 1); err != nil {
+		return err
+	}
+	if cond != CondReadOnly && cond != CondOffline {
+		return &Error{Op: op, Path: e.info.Path, Zone: z, Offset: -1, Kind: ErrInvalidTransition,
+			Detail: fmt.Sprintf("only read-only and offline can be injected, not %s", cond)}
+	}
+	e.zoneMu[z].Lock()
+	defer e.zoneMu[z].Unlock()
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	e.mu.Lock()
+	e.table.setCondition(&e.table.zones[z], cond)
+	e.markDirty(z)
+	if e.last.zone == z {
+		e.last = lastWrite{}
+	}
+	e.mu.Unlock()
+	return e.persist(op, false, z, 1)
+}
+
+// WriteAt writes p at off. See Device.
+func (e *Emulator) WriteAt(p []byte, off int64) (int, error) {
+	if err := e.begin("write"); err != nil {
+		return 0, err
+	}
+	defer e.ioMu.RUnlock()
+	if err := checkIO("write", e.info, p, off); err != nil {
+		return 0, err
+	}
+	// Like the block layer, split a write at zone boundaries (the queue's
+	// chunk_sectors) and issue the pieces in order; the first piece that
+	// fails ends the write.
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		zi := e.info.ZoneOf(pos)
+		piece := int(min(int64(len(p)-done), e.info.ZoneStart(zi+1)-pos))
+		var n int
+		var err error
+		if zi < e.info.ConventionalZones {
+			n, err = e.writeConventional(p[done:done+piece], pos)
+		} else {
+			n, err = e.writeSequential(zi, p[done:done+piece], pos)
+		}
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// writeSequential writes p at off inside sequential zone zi.
+func (e *Emulator) writeSequential(zi int, p []byte, off int64) (int, error) {
+	e.zoneMu[zi].Lock()
+	defer e.zoneMu[zi].Unlock()
+	e.mu.Lock()
+	z := &e.table.zones[zi]
+	if err := e.table.beginWrite(z, off, int64(len(p))); err != nil {
+		e.mu.Unlock()
+		return 0, withOffset(err, off)
+	}
+	e.mu.Unlock()
+	n, err := e.data.WriteAt(p, off)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		// The backing file failed; like a drive after a media error, the
+		// write pointer is wherever the data stopped, rounded down to a
+		// block.
+		n -= n % e.info.LogicalBlockSize
+		if n > 0 {
+			e.table.endWrite(z, int64(n))
+			e.markDirty(zi)
+		}
+		return n, &Error{Op: "write", Path: e.info.Path, Zone: zi, Offset: off, Kind: ErrIO, Err: err,
+			Detail: "the emulator's backing file failed; check the host disk"}
+	}
+	e.table.endWrite(z, int64(n))
+	e.markDirty(zi)
+	e.last = lastWrite{zone: zi, off: off, n: int64(n)}
+	return n, nil
+}
+
+// writeConventional writes conventional zones, keeping the blocks' previous
+// content until the next Sync so Crash can drop the write.
+func (e *Emulator) writeConventional(p []byte, off int64) (int, error) {
+	e.convMu.Lock()
+	defer e.convMu.Unlock()
+	bs := int64(e.info.LogicalBlockSize)
+	old := AlignedBuffer(len(p), int(bs))
+	if _, err := e.data.ReadAt(old, off); err != nil {
+		return 0, &Error{Op: "write", Path: e.info.Path, Zone: e.info.ZoneOf(off), Offset: off, Kind: ErrIO, Err: err,
+			Detail: "the emulator's backing file failed; check the host disk"}
+	}
+	e.mu.Lock()
+	for b := int64(0); b < int64(len(p)); b += bs {
+		if _, ok := e.undo[off+b]; !ok {
+			e.undo[off+b] = old[b : b+bs]
+		}
+	}
+	e.mu.Unlock()
+	n, err := e.data.WriteAt(p, off)
+	if err != nil {
+		return n, &Error{Op: "write", Path: e.info.Path, Zone: e.info.ZoneOf(off), Offset: off, Kind: ErrIO, Err: err,
+			Detail: "the emulator's backing file failed; check the host disk"}
+	}
+	e.mu.Lock()
+	e.last = lastWrite{zone: e.info.ZoneOf(off), off: off, n: int64(n)}
+	e.mu.Unlock()
+	return n, nil
+}
+
+func withOffset(err error, off int64) error {
+	var ze *Error
+	if errors.As(err, &ze) && ze.Offset < 0 {
+		ze.Offset = off
+	}
+	return err
+}
+
+// pastWritePointer is what the emulator returns for bytes at or past a
+// sequential zone's write pointer: null_blk's fill byte.
+const pastWritePointer = 0xFF
+
+// ReadAt reads len(p) bytes at off. Bytes of a sequential zone at or past
+// its write pointer read as 0xFF; reading an offline zone fails.
+func (e *Emulator) ReadAt(p []byte, off int64) (int, error) {
+	if err := e.begin("read"); err != nil {
+		return 0, err
+	}
+	defer e.ioMu.RUnlock()
+	if err := checkIO("read", e.info, p, off); err != nil {
+		return 0, err
+	}
+	done := 0
+	for done < len(p) {
+		pos := off + int64(done)
+		zi := e.info.ZoneOf(pos)
+		e.mu.Lock()
+		z := e.table.zones[zi]
+		e.mu.Unlock()
+		chunk := min(int64(len(p)-done), z.Start+z.Size-pos)
+		if z.Cond == CondOffline {
+			return done, &Error{Op: "read", Path: e.info.Path, Zone: zi, Offset: pos, Kind: ErrOffline, Err: syscall.EIO,
+				Detail: "the zone went offline and its data is lost; read another copy"}
+		}
+		valid := chunk
+		if z.Sequential() {
+			valid = max(0, min(chunk, z.WritePointer-pos))
+		}
+		dst := p[done : done+int(chunk)]
+		if valid > 0 {
+			if _, err := e.data.ReadAt(dst[:valid], pos); err != nil {
+				return done, &Error{Op: "read", Path: e.info.Path, Zone: zi, Offset: pos, Kind: ErrIO, Err: err,
+					Detail: "the emulator's backing file failed; check the host disk"}
+			}
+		}
+		for i := valid; i < chunk; i++ {
+			dst[i] = pastWritePointer
+		}
+		done += int(chunk)
+	}
+	return done, nil
+}
+
+// Sync makes every completed write durable: it flushes the data file, then
+// records the new write pointers in the state file and flushes that.
+func (e *Emulator) Sync() error {
+	if err := e.begin("sync"); err != nil {
+		return err
+	}
+	defer e.ioMu.RUnlock()
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	return e.persist("sync", true, 0, 0)
+}
+
+// persist makes completed writes and zone state changes durable. stateMu is
+// held. The zone states are captured before the data flush, so a write that
+// completes during the flush is not recorded as durable.
+//
+// With all set (Sync, Close) every zone is persisted. Otherwise (a zone
+// management operation) only zones [first, first+count) are: a reset or
+// finish is durable when it returns, but it does not make other zones'
+// unsynced writes durable, just as a zone command does not flush a drive's
+// write cache.
+func (e *Emulator) persist(op string, all bool, first, count int) error {
+	e.convMu.Lock()
+	e.mu.Lock()
+	var undo map[int64][]byte
+	if all {
+		undo = e.undo
+		e.undo = map[int64][]byte{}
+	}
+	var dirty, keep []int
+	for _, i := range e.dirty {
+		if all || (i >= first && i < first+count) {
+			dirty = append(dirty, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	e.dirty = keep
+	states := make([]durableZone, len(dirty))
+	for k, i := range dirty {
+		e.isDirt[i] = false
+		states[k] = durableOf(&e.table.zones[i])
+	}
+	e.mu.Unlock()
+	e.convMu.Unlock()
+
+	fail := func(err error) error {
+		// Nothing became durable: keep the undo log and the dirty marks.
+		e.mu.Lock()
+		for off, b := range undo {
+			if _, newer := e.undo[off]; !newer {
+				e.undo[off] = b
+			}
+		}
+		for _, i := range dirty {
+			e.markDirty(i)
+		}
+		e.mu.Unlock()
+		return &Error{Op: op, Path: e.info.Path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+			Detail: "flushing the emulator's files failed; check the host disk"}
+	}
+	if err := unix.Fdatasync(int(e.data.Fd())); err != nil {
+		return fail(err)
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	if err := e.writeRecords(dirty, states); err != nil {
+		return fail(err)
+	}
+	e.mu.Lock()
+	for k, i := range dirty {
+		e.synced[i] = states[k]
+	}
+	e.mu.Unlock()
+	return nil
+}
+
+// writeRecords writes zone records to the state file and flushes it.
+func (e *Emulator) writeRecords(zones []int, states []durableZone) error {
+	var rec [stateRecordSize]byte
+	for k, i := range zones {
+		encodeStateRecord(rec[:], states[k])
+		if _, err := e.state.WriteAt(rec[:], stateHeaderSize+int64(i)*stateRecordSize); err != nil {
+			return err
+		}
+	}
+	return unix.Fdatasync(int(e.state.Fd()))
+}
+
+// Close persists the zone state (a clean shutdown loses nothing written) and
+// releases the files. Using the Emulator afterwards fails with ErrClosed.
+func (e *Emulator) Close() error {
+	e.ioMu.Lock()
+	defer e.ioMu.Unlock()
+	e.mu.Lock()
+	stopped := e.stopped
+	e.mu.Unlock()
+	if stopped != nil {
+		return nil
+	}
+	e.stateMu.Lock()
+	err := e.persist("close", true, 0, 0)
+	e.stateMu.Unlock()
+	e.mu.Lock()
+	e.stopped = ErrClosed
+	e.mu.Unlock()
+	e.data.Close()
+	e.state.Close()
+	return err
+}
