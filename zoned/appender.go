@@ -10,36 +10,49 @@ import (
 // only the kernel can issue: many goroutines append to a zone (or to
 // whichever zone is open), and each learns the offset its data got.
 //
-// Appends to one zone are queued and written by a single flusher, which
+// Appends to one zone are queued and written by a single writer, which
 // coalesces everything queued into one large aligned write at the write
-// pointer followed by one Sync: a group commit. An append returns only after
-// the Sync of its batch, so a returned offset is durable. While one batch is
-// being written the next one gathers, so the write size grows with the load
-// and the cost of a flush is shared by all appends in a batch.
+// pointer. Durability is shared across zones: one syncer issues a Sync for
+// every batch written since the last one began, and only then are the
+// batch's appends answered, so a returned offset is durable. The writers do
+// not wait for the syncer: while one Sync is in flight the next batches are
+// written and the next appends gather, so write sizes and the number of
+// appends per flush both grow with the load (group commit).
 //
 // The number of zones written at once is bounded (MaxActiveZones, default 2):
 // an SMR drive's head seeks between the zones it writes, and zoned devices
 // limit open zones. An append to another zone waits for one of the active
 // zones to go idle.
 //
-// When a write or a Sync fails, every append of that batch fails with an
-// *AppendError, and the Appender reports the zone again to learn where the
-// write pointer really is (a failed write may have stored part of the batch)
-// before it writes anything else there. Later appends go after that point;
-// the bytes between the old and the new write pointer are garbage the caller
-// must be able to recognise (Shingle's records carry checksums). A zone that
-// went read-only, offline or full fails its queued appends too.
+// When a write fails, every append of that batch fails with an
+// *AppendError, and the zone's writer reports the zone again to learn where
+// the write pointer really is (a failed write may have stored part of the
+// batch) before it writes anything else there. Later appends go after that
+// point; the bytes between the old and the new write pointer are garbage the
+// caller must be able to recognise (Shingle's records carry checksums). A
+// zone that went read-only, offline or full fails its queued appends too.
+// When a Sync fails, every append waiting for it fails: its data was written
+// but is not known to be durable.
 type Appender struct {
 	dev  Device
 	info Info
 	opts AppenderOptions
 
 	mu     sync.Mutex
-	idle   *sync.Cond // signalled when a zone goes idle or leaves
+	idle   *sync.Cond // signalled when a zone goes idle or leaves, or a sync ends
 	active map[int]*zoneQueue
 	pool   []int // zones AppendAny may still start, in order
 	closed bool
 	bufs   [][]byte // free batch buffers of MaxBatchBytes
+	// unsynced holds appends written to the device and waiting for the
+	// next Sync; syncing is true while the syncer goroutine runs.
+	unsynced []*appendReq
+	syncing  bool
+	// writesStarted and writesDone count batch writes, so the syncer can
+	// wait for the writes in flight when it wakes and cover them with the
+	// same Sync instead of needing another one right after.
+	writesStarted, writesDone uint64
+	wrote                     *sync.Cond // signalled when a batch write ends
 }
 
 // AppenderOptions tune an Appender. Zero values take the defaults.
@@ -69,10 +82,12 @@ type zoneQueue struct {
 }
 
 type appendReq struct {
-	data []byte
-	off  int64
-	err  error
-	done chan struct{}
+	data     []byte
+	zone     int
+	batchOff int64 // where its batch was written
+	off      int64
+	err      error
+	done     chan struct{}
 }
 
 // AppendError reports an append that failed. Every append of a failed batch
@@ -114,6 +129,7 @@ func NewAppender(dev Device, opts AppenderOptions) (*Appender, error) {
 	opts.MaxBatchBytes = (opts.MaxBatchBytes + bs - 1) / bs * bs
 	a := &Appender{dev: dev, info: info, opts: opts, active: map[int]*zoneQueue{}}
 	a.idle = sync.NewCond(&a.mu)
+	a.wrote = sync.NewCond(&a.mu)
 	if opts.Zones != nil {
 		for _, z := range opts.Zones {
 			if err := checkZoneRange("append", info, z, 1); err != nil {
@@ -142,6 +158,7 @@ func (a *Appender) Append(ctx context.Context, zone int, data []byte) (int64, er
 	if err := a.checkData(zone, data); err != nil {
 		return 0, err
 	}
+	data = a.alignLarge(data)
 	a.mu.Lock()
 	q, err := a.activate(zone, false)
 	if err != nil {
@@ -169,6 +186,7 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 	if err := a.checkData(-1, data); err != nil {
 		return -1, 0, err
 	}
+	data = a.alignLarge(data)
 	n := int64(len(data))
 	a.mu.Lock()
 	for {
@@ -224,18 +242,16 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 	}
 }
 
-// Close waits for queued appends to finish and stops the Appender. Appends
-// after Close fail with ErrClosed.
+// Close waits for queued appends to be written and synced and stops the
+// Appender. Appends after Close fail with ErrClosed.
 func (a *Appender) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closed = true
 	for {
-		busy := false
+		busy := a.syncing
 		for _, q := range a.active {
-			if q.writing {
-				busy = true
-			}
+			busy = busy || q.writing
 		}
 		if !busy {
 			return nil
@@ -247,6 +263,18 @@ func (a *Appender) Close() error {
 func (a *Appender) closedErr() error {
 	return &Error{Op: "append", Path: a.info.Path, Zone: -1, Offset: -1, Kind: ErrClosed,
 		Detail: "the appender was closed"}
+}
+
+// alignLarge copies a large append that is not aligned in memory into an
+// aligned buffer, in the caller's goroutine, so the zone's writer can send it
+// to the device without copying it on the write path.
+func (a *Appender) alignLarge(data []byte) []byte {
+	if len(data) < directWriteMin || IsAligned(data, a.info.LogicalBlockSize) {
+		return data
+	}
+	b := AlignedBuffer(len(data), max(a.info.LogicalBlockSize, 4096))
+	copy(b, data)
+	return b
 }
 
 func (a *Appender) checkData(zone int, data []byte) error {
@@ -321,7 +349,7 @@ func (a *Appender) activate(zone int, fromPool bool) (*zoneQueue, error) {
 
 // enqueue adds an append to q and starts its flusher. a.mu is held.
 func (a *Appender) enqueue(q *zoneQueue, data []byte) *appendReq {
-	r := &appendReq{data: data, done: make(chan struct{})}
+	r := &appendReq{data: data, zone: q.index, done: make(chan struct{})}
 	q.pending = append(q.pending, r)
 	q.queued += int64(len(data))
 	if !q.writing {
@@ -355,7 +383,7 @@ func (a *Appender) retire(q *zoneQueue) {
 }
 
 // flush is the single writer of one zone: it writes batches until the queue
-// is empty.
+// is empty, handing each written batch to the syncer.
 func (a *Appender) flush(q *zoneQueue) {
 	for {
 		a.mu.Lock()
@@ -375,44 +403,160 @@ func (a *Appender) flush(q *zoneQueue) {
 		}
 		batch, total := a.takeBatch(q)
 		wp := q.wp
-		var buf, data []byte
-		if len(batch) == 1 && IsAligned(batch[0].data, a.info.LogicalBlockSize) {
-			// One aligned append goes to the device as it is.
-			data = batch[0].data
-		} else {
-			buf = a.batchBuffer(total)
-		}
+		// The space is taken now so Append's capacity check counts bytes
+		// in flight; a failed write sets the write pointer from the device.
+		q.wp += int64(total)
+		q.queued -= int64(total)
+		a.writesStarted++
 		a.mu.Unlock()
 
-		if buf != nil {
-			pos := 0
-			for _, r := range batch {
-				pos += copy(buf[pos:], r.data)
-			}
-			data = buf[:total]
-		}
-		_, err := a.dev.WriteAt(data, wp)
-		if err == nil {
-			err = a.dev.Sync()
-		}
+		written, err := a.writeBatch(batch, wp)
 
 		a.mu.Lock()
-		a.releaseBuffer(buf)
-		q.queued -= int64(total)
-		if err == nil {
-			off := wp
-			for _, r := range batch {
-				r.off = off
-				off += int64(len(r.data))
+		a.writesDone++
+		a.wrote.Broadcast()
+		off := wp
+		for _, r := range batch {
+			r.batchOff, r.off = wp, off
+			off += int64(len(r.data))
+		}
+		if err != nil {
+			// The appends written before the failure are intact and go on
+			// to the syncer; the rest fail.
+			failed := batch[written:]
+			a.recover(q, failed, failed[0].off, err)
+			for _, r := range failed {
+				close(r.done)
 			}
-			q.wp = off
-		} else {
-			a.recover(q, batch, wp, err)
+			batch = batch[:written]
+		}
+		if len(batch) > 0 {
+			a.unsynced = append(a.unsynced, batch...)
+			if !a.syncing {
+				a.syncing = true
+				go a.syncLoop()
+			}
 		}
 		a.mu.Unlock()
+	}
+}
+
+// directWriteMin is the size from which an aligned append is written from
+// the caller's buffer instead of being copied into the batch buffer: large
+// appends gain nothing from coalescing and the copy would sit on the write
+// path.
+const directWriteMin = 128 << 10
+
+// writeBatch writes a batch at wp: runs of small appends are copied into one
+// aligned buffer and written together, large aligned appends are written
+// from the caller's memory. It returns how many appends were written before
+// an error.
+func (a *Appender) writeBatch(batch []*appendReq, wp int64) (int, error) {
+	var buf []byte
+	used, done := 0, 0
+	pos := wp
+	flushRun := func(upTo int) error {
+		if used == 0 {
+			return nil
+		}
+		_, err := a.dev.WriteAt(buf[:used], pos)
+		if err != nil {
+			return err
+		}
+		pos += int64(used)
+		used, done = 0, upTo
+		return nil
+	}
+	defer func() {
+		if buf != nil {
+			a.mu.Lock()
+			a.releaseBuffer(buf)
+			a.mu.Unlock()
+		}
+	}()
+	for i, r := range batch {
+		if len(r.data) >= directWriteMin && IsAligned(r.data, a.info.LogicalBlockSize) {
+			if err := flushRun(i); err != nil {
+				return done, err
+			}
+			if _, err := a.dev.WriteAt(r.data, pos); err != nil {
+				return done, err
+			}
+			pos += int64(len(r.data))
+			done = i + 1
+			continue
+		}
+		if buf == nil {
+			a.mu.Lock()
+			buf = a.batchBuffer()
+			a.mu.Unlock()
+		}
+		if used+len(r.data) > len(buf) {
+			if err := flushRun(i); err != nil {
+				return done, err
+			}
+		}
+		if len(r.data) > len(buf) {
+			// Larger than a batch buffer and unaligned: Append made sure
+			// this cannot happen, but stay correct if it does.
+			big := AlignedBuffer(len(r.data), a.info.LogicalBlockSize)
+			copy(big, r.data)
+			if _, err := a.dev.WriteAt(big, pos); err != nil {
+				return done, err
+			}
+			pos += int64(len(r.data))
+			done = i + 1
+			continue
+		}
+		used += copy(buf[used:], r.data)
+	}
+	if err := flushRun(len(batch)); err != nil {
+		return done, err
+	}
+	return len(batch), nil
+}
+
+// syncLoop is the syncer: while written appends wait, it issues one Sync for
+// all of them and answers them. One Sync covers every zone of the device.
+func (a *Appender) syncLoop() {
+	a.mu.Lock()
+	for len(a.unsynced) > 0 {
+		// Let the writes already in flight finish so this Sync covers
+		// them; writes started after this point wait for the next one.
+		for target := a.writesStarted; a.writesDone < target; {
+			a.wrote.Wait()
+		}
+		batch := a.unsynced
+		a.unsynced = nil
+		a.mu.Unlock()
+		err := a.dev.Sync()
+		if err != nil {
+			a.failSync(batch, err)
+		}
 		for _, r := range batch {
 			close(r.done)
 		}
+		a.mu.Lock()
+	}
+	a.syncing = false
+	a.idle.Broadcast()
+	a.mu.Unlock()
+}
+
+// failSync fails appends whose Sync failed, reporting each zone's write
+// pointer as the device now gives it.
+func (a *Appender) failSync(batch []*appendReq, err error) {
+	wps := map[int]int64{}
+	for _, r := range batch {
+		wp, ok := wps[r.zone]
+		if !ok {
+			wp = -1
+			if z, rerr := ReportZone(a.dev, r.zone); rerr == nil {
+				wp = z.WritePointer
+			}
+			wps[r.zone] = wp
+		}
+		r.err = &AppendError{Zone: r.zone, BatchOffset: r.batchOff, Len: len(r.data), WritePointer: wp, Err: err}
 	}
 }
 
@@ -434,8 +578,8 @@ func (a *Appender) takeBatch(q *zoneQueue) ([]*appendReq, int) {
 	return batch, total
 }
 
-// recover handles a failed batch: it re-reads the zone's write pointer, fails
-// the batch, and fails everything queued if the zone can take no more.
+// recover handles a failed write: it re-reads the zone's write pointer,
+// fails the batch, and fails everything queued if the zone can take no more.
 // a.mu is held.
 func (a *Appender) recover(q *zoneQueue, batch []*appendReq, wp int64, err error) {
 	newWP := int64(-1)
@@ -451,8 +595,8 @@ func (a *Appender) recover(q *zoneQueue, batch []*appendReq, wp int64, err error
 	default:
 		newWP = z.WritePointer
 		q.wp = newWP
-		// Appends already queued behind the failed batch still fit only if
-		// the write pointer did not move past what they were promised.
+		// Appends queued behind the failed batch still fit only if the
+		// write pointer did not move past what they were promised.
 		if q.wp+q.queued > q.end {
 			q.broken = &Error{Op: "append", Path: a.info.Path, Zone: q.index, Offset: -1, Kind: ErrZoneFull,
 				Detail: "after a failed write the zone has no room for the appends queued behind it"}
@@ -470,17 +614,14 @@ func (a *Appender) recover(q *zoneQueue, batch []*appendReq, wp int64, err error
 	}
 }
 
-// batchBuffer returns an aligned buffer of at least n bytes. a.mu is held.
-func (a *Appender) batchBuffer(n int) []byte {
-	if n <= a.opts.MaxBatchBytes {
-		if k := len(a.bufs); k > 0 {
-			b := a.bufs[k-1]
-			a.bufs = a.bufs[:k-1]
-			return b
-		}
-		return AlignedBuffer(a.opts.MaxBatchBytes, max(a.info.LogicalBlockSize, 4096))
+// batchBuffer returns an aligned buffer of MaxBatchBytes. a.mu is held.
+func (a *Appender) batchBuffer() []byte {
+	if k := len(a.bufs); k > 0 {
+		b := a.bufs[k-1]
+		a.bufs = a.bufs[:k-1]
+		return b
 	}
-	return AlignedBuffer(n, max(a.info.LogicalBlockSize, 4096))
+	return AlignedBuffer(a.opts.MaxBatchBytes, max(a.info.LogicalBlockSize, 4096))
 }
 
 // releaseBuffer keeps a batch buffer for reuse. a.mu is held.

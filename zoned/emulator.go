@@ -91,9 +91,10 @@ func (c EmulatorConfig) info(path string) Info {
 // errors, latency, torn writes) come from wrapping the emulator with package
 // errorzone.
 type Emulator struct {
-	info  Info
-	data  *os.File
-	state *os.File
+	info   Info
+	data   *os.File
+	state  *os.File
+	direct bool // data is opened with O_DIRECT
 
 	// ioMu is held shared by every operation and exclusively by Crash and
 	// Close, so those see no operation half done.
@@ -204,7 +205,7 @@ func OpenEmulator(path string) (*Emulator, error) {
 		st.Close()
 		return nil, err
 	}
-	data, err := openData(path)
+	data, direct, err := openData(path)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -218,6 +219,7 @@ func OpenEmulator(path string) (*Emulator, error) {
 	e := &Emulator{
 		info:   info,
 		data:   data,
+		direct: direct,
 		state:  st,
 		zoneMu: make([]sync.Mutex, info.ZoneCount),
 		table:  newZoneTable(info),
@@ -239,18 +241,23 @@ func OpenEmulator(path string) (*Emulator, error) {
 }
 
 // openData opens the data file with O_DIRECT, or without it on filesystems
-// that refuse it (tmpfs on older kernels).
-func openData(path string) (*os.File, error) {
+// that refuse it (tmpfs on older kernels). It reports which.
+func openData(path string) (*os.File, bool, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_DIRECT, 0)
+	direct := err == nil
 	if errors.Is(err, syscall.EINVAL) {
 		f, err = os.OpenFile(path, os.O_RDWR, 0)
 	}
 	if err != nil {
-		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+		return nil, false, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
 			Detail: "cannot open the emulated device's data file"}
 	}
-	return f, nil
+	return f, direct, nil
 }
+
+// DirectIO reports whether the data file is read and written with
+// O_DIRECT, bypassing the page cache.
+func (e *Emulator) DirectIO() bool { return e.direct }
 
 func durableOf(z *Zone) durableZone {
 	d := durableZone{dataEnd: z.WritePointer - z.Start, cond: z.Cond}

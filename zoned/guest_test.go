@@ -45,8 +45,8 @@ func TestKernelConformance(t *testing.T) {
 	for _, path := range guestDevices(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			zonedtest.Run(t, zonedtest.Target{
-				Name: filepath.Base(path),
-				Open: func(t *testing.T) zoned.Device { return openLinux(t, path) },
+				Name:             filepath.Base(path),
+				Open:             func(t *testing.T) zoned.Device { return openLinux(t, path) },
 				PastWritePointer: pastWritePointerFill(path),
 			})
 		})
