@@ -2,6 +2,7 @@ package zoned
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -227,8 +228,12 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 			a.pool = a.pool[1:]
 			q, err := a.activate(next, true)
 			if err != nil {
-				// The zone cannot be used (offline, say): skip it.
-				continue
+				if zoneUnusable(err) {
+					// This zone cannot be written (offline, say): skip it.
+					continue
+				}
+				a.mu.Unlock()
+				return -1, 0, err
 			}
 			if q.wp+q.queued+n > q.end {
 				q.retiring = true
@@ -629,4 +634,11 @@ func (a *Appender) releaseBuffer(b []byte) {
 	if b != nil && len(b) == a.opts.MaxBatchBytes && len(a.bufs) < a.opts.MaxActiveZones {
 		a.bufs = append(a.bufs, b)
 	}
+}
+
+// zoneUnusable reports whether err means one zone cannot take appends, as
+// opposed to the device failing as a whole.
+func zoneUnusable(err error) bool {
+	return errors.Is(err, ErrOffline) || errors.Is(err, ErrReadOnly) || errors.Is(err, ErrZoneFull) ||
+		errors.Is(err, ErrInvalidTransition)
 }

@@ -78,8 +78,9 @@ func (c EmulatorConfig) info(path string) Info {
 // not the page cache.
 //
 // Durability is that of a drive with a volatile write cache. A write is
-// visible at once but durable only after Sync. Zone management operations
-// (reset, finish) are durable when they return, as on a drive. Close keeps
+// visible at once but durable only after Sync. Resets and finishes are
+// durable when they return, as on a drive (a finish also makes the zone's
+// data durable). Close keeps
 // everything written, as closing a real device does; Crash is a power cut:
 // it drops every write not yet synced, optionally tearing the last one, and
 // leaves the files as a restarted drive would find them. A process killed
@@ -373,9 +374,14 @@ func (e *Emulator) manage(op string, first, count int) error {
 		_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
 			e.info.ZoneStart(i), e.table.zones[i].Size)
 	}
-	// Management commands are durable on completion, as on a drive.
-	if err := e.persist(op, false, first, count); err != nil {
-		return err
+	// Resets and finishes are durable on completion, as on a drive: a reset
+	// zone never comes back with its old data, a finished zone never comes
+	// back writable. Opening and closing change nothing that survives a
+	// power cut (open zones come back closed), so they persist nothing.
+	if op == opReset || op == opFinish {
+		if err := e.persist(op, false, first, count); err != nil {
+			return err
+		}
 	}
 	return opErr
 }

@@ -129,6 +129,13 @@ func readStateFile(path string, f *os.File) (Info, []durableZone, []bool, error)
 	if err != nil {
 		return Info{}, nil, nil, err
 	}
+	// Check the size before trusting the header's zone count with an
+	// allocation.
+	fi, err := f.Stat()
+	if err != nil || fi.Size() < stateHeaderSize+int64(stateRecordSize)*int64(info.ZoneCount) {
+		return Info{}, nil, nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned, Err: err,
+			Detail: fmt.Sprintf("the zone state file is too short for its %d zones; it is damaged", info.ZoneCount)}
+	}
 	recs := make([]byte, stateRecordSize*info.ZoneCount)
 	if _, err := f.ReadAt(recs, stateHeaderSize); err != nil {
 		return Info{}, nil, nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
