@@ -31,7 +31,7 @@ type CrashReport struct {
 }
 
 // Crash simulates a power cut. It waits for operations in flight, then puts
-// the files in the state a drive would come back in: every write not synced
+// the file in the state a drive would come back in: every write not synced
 // is gone (except a torn prefix of the last one, if asked), open zones come
 // back closed. The Emulator is unusable afterwards (ErrCrashed); open the
 // path again with OpenEmulator to see what survived. It can be called from
@@ -48,7 +48,7 @@ func (e *Emulator) Crash(opts CrashOptions) (CrashReport, error) {
 	}
 	e.stopped = ErrCrashed
 	defer e.data.Close()
-	defer e.state.Close()
+	defer e.meta.Close()
 
 	bs := int64(e.info.LogicalBlockSize)
 	rng := opts.Rand
@@ -67,7 +67,7 @@ func (e *Emulator) Crash(opts CrashOptions) (CrashReport, error) {
 		if opts.TearLastWrite && off >= last.off && off < last.off+keep {
 			continue
 		}
-		if _, err := e.data.WriteAt(old, off); err != nil {
+		if _, err := e.data.WriteAt(old, e.dataOff+off); err != nil {
 			return report, e.crashErr(err)
 		}
 	}
@@ -94,13 +94,11 @@ func (e *Emulator) Crash(opts CrashOptions) (CrashReport, error) {
 			report = CrashReport{TornZone: last.zone, TornOffset: last.off, KeptBytes: keep}
 		}
 	}
-	if err := unix.Fdatasync(int(e.data.Fd())); err != nil {
+	if err := e.writeRecords(zones, states); err != nil {
 		return report, e.crashErr(err)
 	}
-	if len(zones) > 0 {
-		if err := e.writeRecords(zones, states); err != nil {
-			return report, e.crashErr(err)
-		}
+	if err := unix.Fdatasync(int(e.data.Fd())); err != nil {
+		return report, e.crashErr(err)
 	}
 	return report, nil
 }

@@ -64,8 +64,9 @@ func (c EmulatorConfig) info(path string) Info {
 	return info
 }
 
-// Emulator is a zoned device kept in a regular file (the data) and a small
-// state file beside it (<path>.zones: geometry, write pointers, conditions).
+// Emulator is a zoned device kept in one regular file: the geometry, each
+// zone's write pointer and condition, then the zones' data (the layout is in
+// emulator_state.go).
 //
 // It is faithful rather than friendly. Zone conditions, write-pointer checks,
 // capacity below size and the open/active limits follow the Linux null_blk
@@ -73,9 +74,10 @@ func (c EmulatorConfig) info(path string) Info {
 // pointer return 0xFF bytes, as null_blk does (Linux 6.1 fills the part of
 // a read past the write pointer with 0xFF), and a reset zone reads as
 // zeros once finished, as null_blk discards a zone's memory on reset. I/O must be block-aligned in offset, length and
-// buffer address, as O_DIRECT requires. The data file is opened with
+// buffer address, as O_DIRECT requires. Data is read and written with
 // O_DIRECT when the filesystem supports it, so benchmarks measure the disk,
-// not the page cache.
+// not the page cache, and Sync is one fdatasync of the file, as it is one
+// cache flush on a drive.
 //
 // Durability is that of a drive with a volatile write cache. A write is
 // visible at once but durable only after Sync. Resets and finishes are
@@ -85,17 +87,18 @@ func (c EmulatorConfig) info(path string) Info {
 // it drops every write not yet synced, optionally tearing the last one, and
 // leaves the files as a restarted drive would find them. A process killed
 // with SIGKILL leaves the same state as Crash without tearing, because the
-// state file holds only synced write pointers.
+// file's metadata holds only synced write pointers.
 //
 // Zones can be turned read-only or offline with SetZoneCondition, like
 // null_blk's zone_readonly and zone_offline attributes. Other faults (I/O
 // errors, latency, torn writes) come from wrapping the emulator with package
 // errorzone.
 type Emulator struct {
-	info   Info
-	data   *os.File
-	state  *os.File
-	direct bool // data is opened with O_DIRECT
+	info    Info
+	data    *os.File // zone data, O_DIRECT when possible
+	meta    *os.File // the same file, buffered, for the header and zone records
+	dataOff int64    // where zone 0 starts in the file
+	direct  bool     // data is opened with O_DIRECT
 
 	// ioMu is held shared by every operation and exclusively by Crash and
 	// Close, so those see no operation half done.
@@ -104,7 +107,7 @@ type Emulator struct {
 	// write locking does, so a write's data lands before its zone's write
 	// pointer moves.
 	zoneMu []sync.Mutex
-	// stateMu serialises updates of the state file.
+	// stateMu serialises updates of the zone records.
 	stateMu sync.Mutex
 	// convMu serialises writes to conventional zones with the undo log.
 	convMu sync.Mutex
@@ -112,7 +115,7 @@ type Emulator struct {
 	// mu guards everything below.
 	mu     sync.Mutex
 	table  *zoneTable
-	synced []durableZone // what the state file holds
+	synced []durableZone // what the zone records hold
 	dirty  []int         // zones whose state differs from synced
 	isDirt []bool
 	// undo holds the original content of conventional blocks written since
@@ -128,50 +131,39 @@ type lastWrite struct {
 	off, n int64
 }
 
-// CreateEmulator creates a new emulated zoned device at path (the data file,
-// sparse, of the full capacity) and path+".zones" (its state). It refuses to
-// overwrite an existing device.
+// CreateEmulator creates a new emulated zoned drive in the file at path
+// (sparse: it takes disk space only for what is written). It refuses to
+// overwrite an existing file.
 func CreateEmulator(path string, cfg EmulatorConfig) (*Emulator, error) {
 	info := cfg.info(path)
 	if err := validateGeometry(info); err != nil {
 		return nil, &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrOutOfRange, Err: err,
 			Detail: "fix the emulator configuration"}
 	}
-	for _, p := range []string{path, statePath(path)} {
-		if _, err := os.Stat(p); err == nil {
-			return nil, &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrBusy, Err: os.ErrExist,
-				Detail: fmt.Sprintf("%s already exists; open it with zoned.OpenEmulator or remove it first", p)}
-		}
+	if _, err := os.Stat(path); err == nil {
+		return nil, &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrBusy, Err: os.ErrExist,
+			Detail: "the file already exists; open it with zoned.OpenEmulator or remove it first"}
 	}
-	st, err := os.OpenFile(statePath(path), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, createErr(path, err)
 	}
-	buf := make([]byte, stateHeaderSize+stateRecordSize*info.ZoneCount)
-	copy(buf, encodeStateHeader(info))
+	meta := make([]byte, stateHeaderSize+stateRecordSize*info.ZoneCount)
+	copy(meta, encodeStateHeader(info))
 	t := newZoneTable(info)
 	for i := range t.zones {
-		encodeStateRecord(buf[stateHeaderSize+i*stateRecordSize:], durableOf(&t.zones[i]))
+		encodeStateRecord(meta[stateHeaderSize+i*stateRecordSize:], durableOf(&t.zones[i]))
 	}
-	if _, err := st.WriteAt(buf, 0); err != nil {
-		st.Close()
-		return nil, createErr(path, err)
-	}
-	if err := st.Sync(); err != nil {
-		st.Close()
-		return nil, createErr(path, err)
-	}
-	st.Close()
-	df, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return nil, createErr(path, err)
-	}
-	err = df.Truncate(info.Capacity)
+	_, err = f.WriteAt(meta, 0)
 	if err == nil {
-		err = df.Sync()
+		err = f.Truncate(dataOffset(info.ZoneCount) + info.Capacity)
 	}
-	df.Close()
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
 	if err != nil {
+		os.Remove(path)
 		return nil, createErr(path, err)
 	}
 	return OpenEmulator(path)
@@ -179,54 +171,47 @@ func CreateEmulator(path string, cfg EmulatorConfig) (*Emulator, error) {
 
 func createErr(path string, err error) error {
 	return &Error{Op: "create", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
-		Detail: "cannot create the emulated device's files; check the directory exists and is writable"}
+		Detail: "cannot create the emulated drive's file; check the directory exists and is writable"}
 }
 
-func statePath(path string) string { return path + ".zones" }
-
-// OpenEmulator opens an emulated zoned device made by CreateEmulator. Only
-// one Emulator may have a device open at a time, across processes: a second
+// OpenEmulator opens an emulated zoned drive made by CreateEmulator. Only
+// one Emulator may have a drive open at a time, across processes: a second
 // open fails with ErrBusy.
 func OpenEmulator(path string) (*Emulator, error) {
-	st, err := os.OpenFile(statePath(path), os.O_RDWR, 0)
+	meta, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned, Err: err,
-				Detail: fmt.Sprintf("%s has no zone state file %s; create the device with zoned.CreateEmulator", path, statePath(path))}
+				Detail: "no such emulated drive; create one with zoned.CreateEmulator"}
 		}
 		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err}
 	}
-	if err := unix.Flock(int(st.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		st.Close()
+	if err := unix.Flock(int(meta.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		meta.Close()
 		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrBusy, Err: err,
-			Detail: "another process or Emulator has this device open; stop it first"}
+			Detail: "another process or Emulator has this drive open; stop it first"}
 	}
-	info, durable, valid, err := readStateFile(path, st)
+	info, durable, valid, err := readStateFile(path, meta)
 	if err != nil {
-		st.Close()
+		meta.Close()
 		return nil, err
 	}
 	data, direct, err := openData(path)
 	if err != nil {
-		st.Close()
+		meta.Close()
 		return nil, err
 	}
-	if fi, err := data.Stat(); err != nil || fi.Size() < info.Capacity {
-		data.Close()
-		st.Close()
-		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
-			Detail: fmt.Sprintf("the data file is shorter than the device's %d bytes", info.Capacity)}
-	}
 	e := &Emulator{
-		info:   info,
-		data:   data,
-		direct: direct,
-		state:  st,
-		zoneMu: make([]sync.Mutex, info.ZoneCount),
-		table:  newZoneTable(info),
-		synced: durable,
-		isDirt: make([]bool, info.ZoneCount),
-		undo:   map[int64][]byte{},
+		info:    info,
+		data:    data,
+		meta:    meta,
+		dataOff: dataOffset(info.ZoneCount),
+		direct:  direct,
+		zoneMu:  make([]sync.Mutex, info.ZoneCount),
+		table:   newZoneTable(info),
+		synced:  durable,
+		isDirt:  make([]bool, info.ZoneCount),
+		undo:    map[int64][]byte{},
 	}
 	for i := range durable {
 		if !valid[i] {
@@ -251,13 +236,13 @@ func openData(path string) (*os.File, bool, error) {
 	}
 	if err != nil {
 		return nil, false, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
-			Detail: "cannot open the emulated device's data file"}
+			Detail: "cannot open the emulated drive's file for data"}
 	}
 	return f, direct, nil
 }
 
-// DirectIO reports whether the data file is read and written with
-// O_DIRECT, bypassing the page cache.
+// DirectIO reports whether zone data is read and written with O_DIRECT,
+// bypassing the page cache.
 func (e *Emulator) DirectIO() bool { return e.direct }
 
 func durableOf(z *Zone) durableZone {
@@ -372,7 +357,7 @@ func (e *Emulator) manage(op string, first, count int) error {
 	// punch holes keep the old bytes; they stay behind the write pointer.
 	for _, i := range reset {
 		_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
-			e.info.ZoneStart(i), e.table.zones[i].Size)
+			e.dataOff+e.info.ZoneStart(i), e.table.zones[i].Size)
 	}
 	// Resets and finishes are durable on completion, as on a drive: a reset
 	// zone never comes back with its old data, a finished zone never comes
@@ -386,7 +371,7 @@ func (e *Emulator) manage(op string, first, count int) error {
 	return opErr
 }
 
-// markDirty notes that zone i's state differs from the state file. e.mu is
+// markDirty notes that zone i's state differs from its record. e.mu is
 // held.
 func (e *Emulator) markDirty(i int) {
 	if !e.isDirt[i] {
@@ -468,7 +453,7 @@ func (e *Emulator) writeSequential(zi int, p []byte, off int64) (int, error) {
 		return 0, withOffset(err, off)
 	}
 	e.mu.Unlock()
-	n, err := e.data.WriteAt(p, off)
+	n, err := e.data.WriteAt(p, e.dataOff+off)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -496,7 +481,7 @@ func (e *Emulator) writeConventional(p []byte, off int64) (int, error) {
 	defer e.convMu.Unlock()
 	bs := int64(e.info.LogicalBlockSize)
 	old := AlignedBuffer(len(p), int(bs))
-	if _, err := e.data.ReadAt(old, off); err != nil {
+	if _, err := e.data.ReadAt(old, e.dataOff+off); err != nil {
 		return 0, &Error{Op: "write", Path: e.info.Path, Zone: e.info.ZoneOf(off), Offset: off, Kind: ErrIO, Err: err,
 			Detail: "the emulator's backing file failed; check the host disk"}
 	}
@@ -507,7 +492,7 @@ func (e *Emulator) writeConventional(p []byte, off int64) (int, error) {
 		}
 	}
 	e.mu.Unlock()
-	n, err := e.data.WriteAt(p, off)
+	n, err := e.data.WriteAt(p, e.dataOff+off)
 	if err != nil {
 		return n, &Error{Op: "write", Path: e.info.Path, Zone: e.info.ZoneOf(off), Offset: off, Kind: ErrIO, Err: err,
 			Detail: "the emulator's backing file failed; check the host disk"}
@@ -558,7 +543,7 @@ func (e *Emulator) ReadAt(p []byte, off int64) (int, error) {
 		}
 		dst := p[done : done+int(chunk)]
 		if valid > 0 {
-			if _, err := e.data.ReadAt(dst[:valid], pos); err != nil {
+			if _, err := e.data.ReadAt(dst[:valid], e.dataOff+pos); err != nil {
 				return done, &Error{Op: "read", Path: e.info.Path, Zone: zi, Offset: pos, Kind: ErrIO, Err: err,
 					Detail: "the emulator's backing file failed; check the host disk"}
 			}
@@ -571,8 +556,8 @@ func (e *Emulator) ReadAt(p []byte, off int64) (int, error) {
 	return done, nil
 }
 
-// Sync makes every completed write durable: it flushes the data file, then
-// records the new write pointers in the state file and flushes that.
+// Sync makes every completed write durable: it records the new write
+// pointers and flushes the file once.
 func (e *Emulator) Sync() error {
 	if err := e.begin("sync"); err != nil {
 		return err
@@ -584,8 +569,9 @@ func (e *Emulator) Sync() error {
 }
 
 // persist makes completed writes and zone state changes durable. stateMu is
-// held. The zone states are captured before the data flush, so a write that
-// completes during the flush is not recorded as durable.
+// held. The zone states are captured first, so a record never covers a write
+// that completed after it was taken; the records and the data then become
+// durable in one fdatasync.
 //
 // With all set (Sync, Close) every zone is persisted. Otherwise (a zone
 // management operation) only zones [first, first+count) are: a reset or
@@ -632,13 +618,10 @@ func (e *Emulator) persist(op string, all bool, first, count int) error {
 		return &Error{Op: op, Path: e.info.Path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
 			Detail: "flushing the emulator's files failed; check the host disk"}
 	}
-	if err := unix.Fdatasync(int(e.data.Fd())); err != nil {
+	if err := e.writeRecords(dirty, states); err != nil {
 		return fail(err)
 	}
-	if len(dirty) == 0 {
-		return nil
-	}
-	if err := e.writeRecords(dirty, states); err != nil {
+	if err := unix.Fdatasync(int(e.data.Fd())); err != nil {
 		return fail(err)
 	}
 	e.mu.Lock()
@@ -649,16 +632,16 @@ func (e *Emulator) persist(op string, all bool, first, count int) error {
 	return nil
 }
 
-// writeRecords writes zone records to the state file and flushes it.
+// writeRecords writes zone records; the caller flushes them.
 func (e *Emulator) writeRecords(zones []int, states []durableZone) error {
 	var rec [stateRecordSize]byte
 	for k, i := range zones {
 		encodeStateRecord(rec[:], states[k])
-		if _, err := e.state.WriteAt(rec[:], stateHeaderSize+int64(i)*stateRecordSize); err != nil {
+		if _, err := e.meta.WriteAt(rec[:], stateHeaderSize+int64(i)*stateRecordSize); err != nil {
 			return err
 		}
 	}
-	return unix.Fdatasync(int(e.state.Fd()))
+	return nil
 }
 
 // Close persists the zone state (a clean shutdown loses nothing written) and
@@ -679,6 +662,6 @@ func (e *Emulator) Close() error {
 	e.stopped = ErrClosed
 	e.mu.Unlock()
 	e.data.Close()
-	e.state.Close()
+	e.meta.Close()
 	return err
 }

@@ -9,9 +9,12 @@ import (
 	"os"
 )
 
-// The emulator's zone state file sits beside the data file (<path>.zones).
-// It is what the drive's firmware would keep in its own metadata: the
-// geometry, and each zone's durable write pointer and condition.
+// An emulated drive is one file. It starts with what the drive's firmware
+// would keep in its own metadata, the geometry and each zone's durable write
+// pointer and condition, and the zones' data follows from a 1 MiB-aligned
+// offset. Keeping both in one file lets one fdatasync make a write and the
+// write pointer that covers it durable together, as one cache flush does on
+// a drive.
 //
 //	offset 0, 4096 bytes: header
 //	   0  8  magic "SHGZONE1"
@@ -24,12 +27,14 @@ import (
 //	  40  4  conventional zones
 //	  44  4  max open zones (0 = no limit)
 //	  48  4  max active zones (0 = no limit)
-//	  52  4  CRC32C (Castagnoli) of bytes 0..52
+//	  52  8  data offset: where zone 0 starts in the file
+//	  60  4  CRC32C (Castagnoli) of bytes 0..60
 //	offset 4096 + 16*i: zone i
 //	   0  8  end of the zone's data, in bytes from the zone start
 //	   8  1  condition (BLK_ZONE_COND_*; open zones are stored as closed)
 //	   9  3  zero
 //	  12  4  CRC32C of bytes 0..12
+//	data offset + byte offset on the device: the zones' data
 //
 // All integers are little-endian. A zone record is 16 bytes inside one 4 KiB
 // page, so it is written whole or not at all; its CRC catches the rest.
@@ -38,11 +43,18 @@ const (
 	stateVersion    = 1
 	stateHeaderSize = 4096
 	stateRecordSize = 16
+	dataAlignment   = 1 << 20
 )
+
+// dataOffset is where zone data starts in a file for zoneCount zones.
+func dataOffset(zoneCount int) int64 {
+	meta := int64(stateHeaderSize + stateRecordSize*zoneCount)
+	return (meta + dataAlignment - 1) / dataAlignment * dataAlignment
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// durableZone is what the state file holds for one zone.
+// durableZone is what the drive's metadata holds for one zone.
 type durableZone struct {
 	dataEnd int64 // relative to the zone start
 	cond    Condition
@@ -61,7 +73,8 @@ func encodeStateHeader(info Info) []byte {
 	le.PutUint32(b[40:], uint32(info.ConventionalZones))
 	le.PutUint32(b[44:], uint32(info.MaxOpenZones))
 	le.PutUint32(b[48:], uint32(info.MaxActiveZones))
-	le.PutUint32(b[52:], crc32.Checksum(b[:52], castagnoli))
+	le.PutUint64(b[52:], uint64(dataOffset(info.ZoneCount)))
+	le.PutUint32(b[60:], crc32.Checksum(b[:60], castagnoli))
 	return b
 }
 
@@ -69,13 +82,13 @@ func encodeStateHeader(info Info) []byte {
 func decodeStateHeader(path string, b []byte) (Info, error) {
 	bad := func(why string) (Info, error) {
 		return Info{}, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned,
-			Detail: fmt.Sprintf("%s.zones is not an emulated zoned device state file (%s); create the device with zoned.CreateEmulator", path, why)}
+			Detail: fmt.Sprintf("%s is not an emulated zoned drive (%s); create one with zoned.CreateEmulator", path, why)}
 	}
-	if len(b) < 56 || string(b[:8]) != stateMagic {
+	if len(b) < 64 || string(b[:8]) != stateMagic {
 		return bad("bad magic")
 	}
 	le := binary.LittleEndian
-	if crc32.Checksum(b[:52], castagnoli) != le.Uint32(b[52:]) {
+	if crc32.Checksum(b[:60], castagnoli) != le.Uint32(b[60:]) {
 		return bad("header checksum mismatch")
 	}
 	if v := le.Uint32(b[8:]); v != stateVersion {
@@ -96,6 +109,9 @@ func decodeStateHeader(path string, b []byte) (Info, error) {
 	info.Capacity = info.ZoneSize * int64(info.ZoneCount)
 	if err := validateGeometry(info); err != nil {
 		return bad(err.Error())
+	}
+	if off := int64(le.Uint64(b[52:])); off != dataOffset(info.ZoneCount) {
+		return bad(fmt.Sprintf("data offset %d, expected %d", off, dataOffset(info.ZoneCount)))
 	}
 	return info, nil
 }
@@ -118,12 +134,13 @@ func decodeStateRecord(b []byte) (d durableZone, ok bool) {
 	return durableZone{dataEnd: int64(le.Uint64(b[0:])), cond: Condition(b[8])}, true
 }
 
-// readStateFile reads the geometry and every zone record.
+// readStateFile reads the geometry and every zone record from the start of
+// the drive file.
 func readStateFile(path string, f *os.File) (Info, []durableZone, []bool, error) {
 	hdr := make([]byte, stateHeaderSize)
 	if _, err := f.ReadAt(hdr, 0); err != nil && !errors.Is(err, io.EOF) {
 		return Info{}, nil, nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
-			Detail: "cannot read the zone state file"}
+			Detail: "cannot read the drive's metadata"}
 	}
 	info, err := decodeStateHeader(path, hdr)
 	if err != nil {
@@ -132,14 +149,14 @@ func readStateFile(path string, f *os.File) (Info, []durableZone, []bool, error)
 	// Check the size before trusting the header's zone count with an
 	// allocation.
 	fi, err := f.Stat()
-	if err != nil || fi.Size() < stateHeaderSize+int64(stateRecordSize)*int64(info.ZoneCount) {
+	if err != nil || fi.Size() < dataOffset(info.ZoneCount)+info.Capacity {
 		return Info{}, nil, nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned, Err: err,
-			Detail: fmt.Sprintf("the zone state file is too short for its %d zones; it is damaged", info.ZoneCount)}
+			Detail: fmt.Sprintf("the file is too short for %d zones of %d bytes; it is damaged", info.ZoneCount, info.ZoneSize)}
 	}
 	recs := make([]byte, stateRecordSize*info.ZoneCount)
 	if _, err := f.ReadAt(recs, stateHeaderSize); err != nil {
 		return Info{}, nil, nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
-			Detail: "the zone state file is truncated"}
+			Detail: "cannot read the zone records"}
 	}
 	zones := make([]durableZone, info.ZoneCount)
 	valid := make([]bool, info.ZoneCount)

@@ -313,7 +313,7 @@ func TestEmulatorCorruptState(t *testing.T) {
 	must(t, dev.Close())
 	// Flip a byte in zone 2's record: that zone's state is unknown, so it
 	// comes back offline; the others are untouched.
-	st, err := os.OpenFile(path+".zones", os.O_RDWR, 0)
+	st, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestEmulatorCorruptState(t *testing.T) {
 	}
 	must(t, dev.Close())
 	// A corrupt header is refused with a clear message.
-	st, _ = os.OpenFile(path+".zones", os.O_RDWR, 0)
+	st, _ = os.OpenFile(path, os.O_RDWR, 0)
 	st.WriteAt([]byte{0xff}, 20)
 	st.Close()
 	if _, err := zoned.OpenEmulator(path); !errors.Is(err, zoned.ErrNotZoned) || !strings.Contains(err.Error(), "checksum") {
