@@ -20,7 +20,7 @@ import (
 // BenchmarkAppender measures durable appends through the Appender on an
 // emulated drive backed by a file on local disk, against the physical limit
 // measured in the same run on the same filesystem: a raw sequential write of
-// the same number of bytes (64 MiB to 1 GiB) in blocks of the append size, O_DIRECT when the
+// the same number of bytes (64 MiB to 256 MiB) in blocks of the append size, O_DIRECT when the
 // emulator uses it, with one fdatasync at the end, measured just before and
 // just after the appends and averaged.
 //
@@ -120,9 +120,9 @@ func benchAppender(b *testing.B, size, appenders int) {
 }
 
 // rawBytes is how much the raw write measures: the bytes the appends wrote,
-// within [64 MiB, 1 GiB] so the rate is steady and small blocks do not take
+// within [64 MiB, 256 MiB] so the rate is steady and small blocks do not take
 // minutes.
-func rawBytes(total int64) int64 { return min(max(total, 64<<20), 1<<30) }
+func rawBytes(total int64) int64 { return min(max(total, 64<<20), 256<<20) }
 
 // rawWrite writes total bytes sequentially in blocks of size to a new file
 // in dir, then fdatasyncs, and returns the bandwidth in MB/s.
