@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -25,8 +26,9 @@ import (
 // limit open zones. An append to another zone waits for one of the active
 // zones to go idle.
 //
-// When a write fails, every append of that batch fails with an
-// *AppendError, and the zone's writer reports the zone again to learn where
+// When a write fails, the appends of the batch it had not yet stored fail
+// with an *AppendError (those written before the failure go on to be synced
+// and acknowledged), and the zone's writer reports the zone again to learn where
 // the write pointer really is (a failed write may have stored part of the
 // batch) before it writes anything else there. Later appends go after that
 // point; the bytes between the old and the new write pointer are garbage the
@@ -91,12 +93,14 @@ type appendReq struct {
 	done     chan struct{}
 }
 
-// AppendError reports an append that failed. Every append of a failed batch
-// gets one; the zone's write pointer has been read again from the device.
+// AppendError reports an append that failed: its write failed, or the Sync
+// that was to make it durable did, or its zone could take no more. The
+// zone's write pointer has been read again from the device.
 type AppendError struct {
 	// Zone is the zone appended to.
 	Zone int
-	// BatchOffset is where the failed batch was written.
+	// BatchOffset is where the failed write started (-1 if the append was
+	// never written).
 	BatchOffset int64
 	// Len is the length of this append.
 	Len int
@@ -119,13 +123,28 @@ func (e *AppendError) Unwrap() error { return e.Err }
 // NewAppender returns an Appender over dev. The Appender does not own dev;
 // close the Appender before the device.
 func NewAppender(dev Device, opts AppenderOptions) (*Appender, error) {
+	info := dev.Info()
+	// The device's own limits bound how many zones may be written at once.
+	deviceLimit := 0
+	for _, l := range []int{info.MaxOpenZones, info.MaxActiveZones} {
+		if l > 0 && (deviceLimit == 0 || l < deviceLimit) {
+			deviceLimit = l
+		}
+	}
 	if opts.MaxActiveZones <= 0 {
 		opts.MaxActiveZones = 2
+		if deviceLimit > 0 {
+			opts.MaxActiveZones = min(2, deviceLimit)
+		}
+	}
+	if deviceLimit > 0 && opts.MaxActiveZones > deviceLimit {
+		return nil, &Error{Op: "append", Path: info.Path, Zone: -1, Offset: -1, Kind: ErrTooManyOpen,
+			Detail: fmt.Sprintf("AppenderOptions.MaxActiveZones is %d but the device allows %d open or active zones; lower it",
+				opts.MaxActiveZones, deviceLimit)}
 	}
 	if opts.MaxBatchBytes <= 0 {
 		opts.MaxBatchBytes = 16 << 20
 	}
-	info := dev.Info()
 	bs := info.LogicalBlockSize
 	opts.MaxBatchBytes = (opts.MaxBatchBytes + bs - 1) / bs * bs
 	a := &Appender{dev: dev, info: info, opts: opts, active: map[int]*zoneQueue{}}
@@ -154,14 +173,21 @@ func NewAppender(dev Device, opts AppenderOptions) (*Appender, error) {
 
 // Append appends data to zone and returns the byte offset it was written at,
 // once it is durable. len(data) must be a positive multiple of the logical
-// block size; data need not be aligned in memory (it is copied).
+// block size; data need not be aligned in memory. data must not be modified
+// until Append returns or, if ctx ended first, until Close returns: the
+// append may still be written from it.
+//
+// Zones appended to explicitly stay open or closed on the device after the
+// Appender moves on; finishing them is the caller's job, and the device's
+// active-zone limit applies to them.
 func (a *Appender) Append(ctx context.Context, zone int, data []byte) (int64, error) {
 	if err := a.checkData(zone, data); err != nil {
 		return 0, err
 	}
 	data = a.alignLarge(data)
+	defer a.wakeOnDone(ctx)()
 	a.mu.Lock()
-	q, err := a.activate(zone, false)
+	q, err := a.activate(ctx, zone, false)
 	if err != nil {
 		a.mu.Unlock()
 		return 0, err
@@ -189,11 +215,16 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 	}
 	data = a.alignLarge(data)
 	n := int64(len(data))
+	defer a.wakeOnDone(ctx)()
 	a.mu.Lock()
 	for {
 		if a.closed {
 			a.mu.Unlock()
 			return -1, 0, a.closedErr()
+		}
+		if err := ctx.Err(); err != nil {
+			a.mu.Unlock()
+			return -1, 0, fmt.Errorf("zoned: append abandoned before it was queued: %w", err)
 		}
 		// The active pool zone with room and the least queued.
 		var best *zoneQueue
@@ -225,16 +256,18 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 		}
 		if a.freeSlot() {
 			next := a.pool[0]
-			a.pool = a.pool[1:]
-			q, err := a.activate(next, true)
+			q, err := a.activate(ctx, next, true)
 			if err != nil {
 				if zoneUnusable(err) {
 					// This zone cannot be written (offline, say): skip it.
+					a.dropFromPool(next)
 					continue
 				}
+				// Keep the zone in the pool: the failure may pass.
 				a.mu.Unlock()
 				return -1, 0, err
 			}
+			a.dropFromPool(next)
 			if q.wp+q.queued+n > q.end {
 				q.retiring = true
 				if !q.writing {
@@ -248,11 +281,13 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 }
 
 // Close waits for queued appends to be written and synced and stops the
-// Appender. Appends after Close fail with ErrClosed.
+// Appender. Appends after Close, and appends waiting for a zone, fail with
+// ErrClosed.
 func (a *Appender) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closed = true
+	a.idle.Broadcast()
 	for {
 		busy := a.syncing
 		for _, q := range a.active {
@@ -295,30 +330,55 @@ func (a *Appender) checkData(zone int, data []byte) error {
 	return nil
 }
 
-// freeSlot reports whether another zone may become active, evicting an idle
-// zone if that makes room. a.mu is held.
+// freeSlot reports whether another zone may become active, making room by
+// letting go of an idle zone (one with nothing queued or being written) if
+// needed. An idle pool zone that still has room goes back to the front of
+// the pool, so AppendAny resumes it later. a.mu is held.
 func (a *Appender) freeSlot() bool {
 	if len(a.active) < a.opts.MaxActiveZones {
 		return true
 	}
+	victim := -1
 	for i, q := range a.active {
-		if !q.writing && len(q.pending) == 0 && !q.fromPool {
-			delete(a.active, i)
-			return true
+		if !q.writing && len(q.pending) == 0 && (victim < 0 || i < victim) {
+			victim = i
 		}
 	}
-	for i, q := range a.active {
-		if !q.writing && len(q.pending) == 0 && (q.retiring || q.broken != nil) {
-			delete(a.active, i)
-			return true
-		}
+	if victim < 0 {
+		return false
 	}
-	return false
+	q := a.active[victim]
+	delete(a.active, victim)
+	if q.fromPool && !q.retiring && q.broken == nil && q.wp < q.end {
+		a.pool = append([]int{victim}, a.pool...)
+	}
+	return true
+}
+
+// dropFromPool removes zone from the pool of AppendAny. a.mu is held.
+func (a *Appender) dropFromPool(zone int) {
+	if i := slices.Index(a.pool, zone); i >= 0 {
+		a.pool = slices.Delete(a.pool, i, i+1)
+	}
+}
+
+// wakeOnDone wakes the goroutines waiting for a zone when ctx ends, so a
+// waiting append can give up; call the returned function when done.
+func (a *Appender) wakeOnDone(ctx context.Context) func() {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		a.idle.Broadcast()
+		a.mu.Unlock()
+	})
+	return func() { stop() }
 }
 
 // activate returns the queue of zone, making it active (and waiting for a
 // slot) if it is not. a.mu is held; it is released while waiting.
-func (a *Appender) activate(zone int, fromPool bool) (*zoneQueue, error) {
+func (a *Appender) activate(ctx context.Context, zone int, fromPool bool) (*zoneQueue, error) {
 	for {
 		if a.closed {
 			return nil, a.closedErr()
@@ -332,6 +392,9 @@ func (a *Appender) activate(zone int, fromPool bool) (*zoneQueue, error) {
 		}
 		if a.freeSlot() {
 			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("zoned: append abandoned while waiting for a zone: %w", err)
 		}
 		a.idle.Wait()
 	}
@@ -502,8 +565,9 @@ func (a *Appender) writeBatch(batch []*appendReq, wp int64) (int, error) {
 			}
 		}
 		if len(r.data) > len(buf) {
-			// Larger than a batch buffer and unaligned: Append made sure
-			// this cannot happen, but stay correct if it does.
+			// Larger than a batch buffer and not written directly (small
+			// MaxBatchBytes, or unaligned below directWriteMin): write it
+			// from its own aligned copy.
 			big := AlignedBuffer(len(r.data), a.info.LogicalBlockSize)
 			copy(big, r.data)
 			if _, err := a.dev.WriteAt(big, pos); err != nil {
@@ -579,7 +643,9 @@ func (a *Appender) takeBatch(q *zoneQueue) ([]*appendReq, int) {
 	}
 	batch := make([]*appendReq, n)
 	copy(batch, q.pending)
-	q.pending = q.pending[:copy(q.pending, q.pending[n:])]
+	rest := copy(q.pending, q.pending[n:])
+	clear(q.pending[rest:]) // drop references to requests taken
+	q.pending = q.pending[:rest]
 	return batch, total
 }
 

@@ -31,6 +31,14 @@ func TestAppenderAcknowledgedAppendsSurviveCrash(t *testing.T) {
 	if testing.Short() {
 		rounds = 10
 	}
+	totalAcked := 0
+	defer func() {
+		// A crash that always came before the first acknowledgement would
+		// test nothing.
+		if !t.Failed() && totalAcked < rounds*10 {
+			t.Errorf("only %d appends were acknowledged over %d rounds", totalAcked, rounds)
+		}
+	}()
 	for round := range rounds {
 		rng := rand.New(rand.NewPCG(uint64(round), 99))
 		dev, path := smallEmulator(t, zoned.EmulatorConfig{ZoneCount: 32, MaxOpenZones: 4, MaxActiveZones: 6})
@@ -63,6 +71,7 @@ func TestAppenderAcknowledgedAppendsSurviveCrash(t *testing.T) {
 		wg.Wait()
 		a.Close()
 
+		totalAcked += len(acked)
 		dev = reopen(t, path)
 		for _, r := range acked {
 			got := readAt(t, dev, r.off, len(r.data))
@@ -276,5 +285,88 @@ func TestAppenderContextCancel(t *testing.T) {
 	must(t, a.Close())
 	if z := zoneOf(t, dev, 1); z.WritePointer != z.Start+4096 {
 		t.Fatalf("abandoned append: zone is %v", z)
+	}
+}
+
+// TestAppenderWaitsForASlotUntilContextOrClose checks that an explicit
+// append waiting for a zone slot gives up when its context ends, and that
+// Close wakes it.
+func TestAppenderWaitsForASlotUntilContextOrClose(t *testing.T) {
+	dev, _ := smallEmulator(t, zoned.EmulatorConfig{ZoneCount: 8})
+	defer dev.Close()
+	slow := errorzone.Wrap(dev, nil)
+	a, err := zoned.NewAppender(slow, zoned.AppenderOptions{MaxActiveZones: 1, Zones: []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An idle pool zone does not hold the only slot against an explicit
+	// append to another zone.
+	if _, _, err := a.AppendAny(context.Background(), make([]byte, 4096)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Append(context.Background(), 5, make([]byte, 4096)); err != nil {
+		t.Fatalf("explicit append with the pool zone idle: %v", err)
+	}
+	// AppendAny resumes the zone it let go of.
+	if z, off, err := a.AppendAny(context.Background(), make([]byte, 4096)); err != nil || z != 1 || off != dev.Info().ZoneStart(1)+4096 {
+		t.Fatalf("AppendAny after the eviction: zone %d off %d err %v", z, off, err)
+	}
+
+	// Hold the slot with a slow write to zone 6; an append to zone 7 waits.
+	slow.SetInjector(errorzone.Latency(errorzone.Write, 300*time.Millisecond))
+	done := make(chan error, 1)
+	go func() { _, err := a.Append(context.Background(), 6, make([]byte, 4096)); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := a.Append(ctx, 7, make([]byte, 4096)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("append waiting for a slot past its deadline: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	slow.SetInjector(nil)
+	must(t, a.Close())
+	if _, err := a.Append(context.Background(), 7, make([]byte, 4096)); !errors.Is(err, zoned.ErrClosed) {
+		t.Fatalf("append after Close: %v", err)
+	}
+}
+
+func TestAppenderRespectsDeviceLimits(t *testing.T) {
+	dev, _ := smallEmulator(t, zoned.EmulatorConfig{MaxOpenZones: 1, MaxActiveZones: 1})
+	defer dev.Close()
+	if _, err := zoned.NewAppender(dev, zoned.AppenderOptions{MaxActiveZones: 3}); !errors.Is(err, zoned.ErrTooManyOpen) {
+		t.Fatalf("3 zones at once on a device that allows 1: %v", err)
+	}
+	a, err := zoned.NewAppender(dev, zoned.AppenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// With the default (one zone, the device's limit) AppendAny rolls over
+	// zones without running into the device's limit.
+	for range 2*256 + 10 {
+		if _, _, err := a.AppendAny(context.Background(), make([]byte, 4096)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAppenderKeepsPoolZoneAfterTransientError(t *testing.T) {
+	dev, _ := smallEmulator(t, zoned.EmulatorConfig{ZoneCount: 8})
+	defer dev.Close()
+	faulty := errorzone.Wrap(dev, nil)
+	a, err := zoned.NewAppender(faulty, zoned.AppenderOptions{Zones: []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	faulty.SetInjector(errorzone.OnNth(errorzone.Report, 1, 0))
+	if _, _, err := a.AppendAny(context.Background(), make([]byte, 4096)); !errors.Is(err, errorzone.ErrInjected) {
+		t.Fatalf("append while the zone report fails: %v", err)
+	}
+	faulty.SetInjector(nil)
+	if z, _, err := a.AppendAny(context.Background(), make([]byte, 4096)); err != nil || z != 1 {
+		t.Fatalf("after the transient failure: zone %d, %v; want zone 1 still used", z, err)
 	}
 }

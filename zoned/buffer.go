@@ -3,12 +3,16 @@ package zoned
 import "unsafe"
 
 // AlignedBuffer returns a zeroed buffer of n bytes whose first byte is at an
-// address that is a multiple of align (a power of two, such as the logical
-// block size or 4096). O_DIRECT I/O needs such buffers. Go's collector does
-// not move heap objects, so the alignment holds for the buffer's life.
+// address that is a multiple of align (such as the logical block size or
+// 4096; rounded up to a power of two). O_DIRECT I/O needs such buffers. Go's
+// collector does not move heap objects, so the alignment holds for the
+// buffer's life. Like make, it panics if n is negative.
 func AlignedBuffer(n, align int) []byte {
 	if align <= 1 {
 		return make([]byte, n)
+	}
+	for align&(align-1) != 0 {
+		align += align & -align
 	}
 	raw := make([]byte, n+align)
 	shift := 0

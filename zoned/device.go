@@ -44,7 +44,8 @@ type Device interface {
 	// Sync makes every write that completed before it durable (a cache
 	// flush).
 	Sync() error
-	// Close releases the device. It does not sync.
+	// Close releases the device. It promises no durability: call Sync
+	// first for that.
 	Close() error
 }
 

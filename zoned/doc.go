@@ -16,11 +16,11 @@
 //     ioctls (BLKREPORTZONE, BLKRESETZONE, ...) with O_DIRECT I/O. The
 //     constants and struct blk_zone are defined here because
 //     golang.org/x/sys/unix lacks them.
-//   - [Emulator] keeps a zoned device in a regular file plus a small zone
-//     state file beside it. It follows the Linux null_blk driver's zoned
-//     mode rule for rule (see emulator.go) so that code developed against it
-//     behaves the same on a real drive, and it can crash on demand, dropping
-//     whatever was not synced.
+//   - [Emulator] keeps a zoned device in one regular file: the zones' write
+//     pointers and conditions, then their data. It follows the Linux
+//     null_blk driver's zoned mode rule for rule (see zonetable.go) so that
+//     code developed against it behaves the same on a real drive, and it can
+//     crash on demand, dropping whatever was not synced.
 //
 // Both backends pass one conformance suite (package zonedtest); the suite runs
 // against the emulator in every `go test` and against null_blk and an NVMe ZNS

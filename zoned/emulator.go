@@ -86,8 +86,9 @@ func (c EmulatorConfig) info(path string) Info {
 // everything written, as closing a real device does; Crash is a power cut:
 // it drops every write not yet synced, optionally tearing the last one, and
 // leaves the files as a restarted drive would find them. A process killed
-// with SIGKILL leaves the same state as Crash without tearing, because the
-// file's metadata holds only synced write pointers.
+// with SIGKILL loses the unsynced writes of sequential zones, as Crash
+// does, because the zone records hold only synced write pointers; its writes
+// to conventional zones survive, as they would on a drive that kept power.
 //
 // Zones can be turned read-only or offline with SetZoneCondition, like
 // null_blk's zone_readonly and zone_offline attributes. Other faults (I/O
@@ -249,7 +250,11 @@ func durableOf(z *Zone) durableZone {
 	d := durableZone{dataEnd: z.WritePointer - z.Start, cond: z.Cond}
 	switch z.Cond {
 	case CondImplicitOpen, CondExplicitOpen:
+		// Open zones do not survive a power cut.
 		d.cond = CondClosed
+		if d.dataEnd == 0 {
+			d.cond = CondEmpty
+		}
 	case CondNotWP:
 		d.dataEnd = 0
 	}
@@ -328,7 +333,7 @@ func (e *Emulator) manage(op string, first, count int) error {
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
 	var opErr error
-	var reset []int
+	var changed, reset []int
 	e.mu.Lock()
 	for i := first; i < first+count; i++ {
 		z := &e.table.zones[i]
@@ -344,6 +349,7 @@ func (e *Emulator) manage(op string, first, count int) error {
 			continue
 		}
 		e.markDirty(i)
+		changed = append(changed, i)
 		if e.last.zone == i {
 			e.last = lastWrite{}
 		}
@@ -352,21 +358,22 @@ func (e *Emulator) manage(op string, first, count int) error {
 		}
 	}
 	e.mu.Unlock()
-	// Discard the data of reset zones, as null_blk frees their memory, so
-	// a zone finished after a reset reads as zeros. Filesystems that cannot
-	// punch holes keep the old bytes; they stay behind the write pointer.
-	for _, i := range reset {
-		_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
-			e.dataOff+e.info.ZoneStart(i), e.table.zones[i].Size)
-	}
 	// Resets and finishes are durable on completion, as on a drive: a reset
 	// zone never comes back with its old data, a finished zone never comes
 	// back writable. Opening and closing change nothing that survives a
 	// power cut (open zones come back closed), so they persist nothing.
 	if op == opReset || op == opFinish {
-		if err := e.persist(op, false, first, count); err != nil {
+		if err := e.persist(op, false, changed); err != nil {
 			return err
 		}
+	}
+	// Only once the reset is durable, discard the zones' data, as null_blk
+	// frees their memory, so a zone finished after a reset reads as zeros.
+	// Filesystems that cannot punch holes keep the old bytes; they stay
+	// behind the write pointer.
+	for _, i := range reset {
+		_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
+			e.dataOff+e.info.ZoneStart(i), e.table.zones[i].Size)
 	}
 	return opErr
 }
@@ -396,6 +403,10 @@ func (e *Emulator) SetZoneCondition(z int, cond Condition) error {
 		return &Error{Op: op, Path: e.info.Path, Zone: z, Offset: -1, Kind: ErrInvalidTransition,
 			Detail: fmt.Sprintf("only read-only and offline can be injected, not %s", cond)}
 	}
+	if z < e.info.ConventionalZones {
+		return &Error{Op: op, Path: e.info.Path, Zone: z, Offset: -1, Kind: ErrInvalidTransition,
+			Detail: "the condition of a conventional zone cannot be changed (null_blk refuses it too)"}
+	}
 	e.zoneMu[z].Lock()
 	defer e.zoneMu[z].Unlock()
 	e.stateMu.Lock()
@@ -407,7 +418,7 @@ func (e *Emulator) SetZoneCondition(z int, cond Condition) error {
 		e.last = lastWrite{}
 	}
 	e.mu.Unlock()
-	return e.persist(op, false, z, 1)
+	return e.persist(op, false, []int{z})
 }
 
 // WriteAt writes p at off. See Device.
@@ -565,7 +576,7 @@ func (e *Emulator) Sync() error {
 	defer e.ioMu.RUnlock()
 	e.stateMu.Lock()
 	defer e.stateMu.Unlock()
-	return e.persist("sync", true, 0, 0)
+	return e.persist("sync", true, nil)
 }
 
 // persist makes completed writes and zone state changes durable. stateMu is
@@ -574,11 +585,11 @@ func (e *Emulator) Sync() error {
 // durable in one fdatasync.
 //
 // With all set (Sync, Close) every zone is persisted. Otherwise (a zone
-// management operation) only zones [first, first+count) are: a reset or
-// finish is durable when it returns, but it does not make other zones'
-// unsynced writes durable, just as a zone command does not flush a drive's
-// write cache.
-func (e *Emulator) persist(op string, all bool, first, count int) error {
+// management operation) only the zones listed are, those the operation
+// changed: a reset or finish is durable when it returns, but it does not
+// make other zones' unsynced writes durable, just as a zone command does not
+// flush a drive's write cache.
+func (e *Emulator) persist(op string, all bool, zones []int) error {
 	e.convMu.Lock()
 	e.mu.Lock()
 	var undo map[int64][]byte
@@ -586,9 +597,13 @@ func (e *Emulator) persist(op string, all bool, first, count int) error {
 		undo = e.undo
 		e.undo = map[int64][]byte{}
 	}
+	only := make(map[int]bool, len(zones))
+	for _, i := range zones {
+		only[i] = true
+	}
 	var dirty, keep []int
 	for _, i := range e.dirty {
-		if all || (i >= first && i < first+count) {
+		if all || only[i] {
 			dirty = append(dirty, i)
 		} else {
 			keep = append(keep, i)
@@ -604,7 +619,15 @@ func (e *Emulator) persist(op string, all bool, first, count int) error {
 	e.convMu.Unlock()
 
 	fail := func(err error) error {
-		// Nothing became durable: keep the undo log and the dirty marks.
+		// Nothing became durable: put the old records back (best effort;
+		// the device is failing) and keep the undo log and the dirty marks.
+		e.mu.Lock()
+		old := make([]durableZone, len(dirty))
+		for k, i := range dirty {
+			old[k] = e.synced[i]
+		}
+		e.mu.Unlock()
+		_ = e.writeRecords(dirty, old)
 		e.mu.Lock()
 		for off, b := range undo {
 			if _, newer := e.undo[off]; !newer {
@@ -656,7 +679,7 @@ func (e *Emulator) Close() error {
 		return nil
 	}
 	e.stateMu.Lock()
-	err := e.persist("close", true, 0, 0)
+	err := e.persist("close", true, nil)
 	e.stateMu.Unlock()
 	e.mu.Lock()
 	e.stopped = ErrClosed

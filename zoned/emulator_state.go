@@ -44,6 +44,12 @@ const (
 	stateHeaderSize = 4096
 	stateRecordSize = 16
 	dataAlignment   = 1 << 20
+
+	// maxZones and maxCapacity bound an emulated drive (1 Mi zones, 1 PiB)
+	// so that no header, however damaged, makes the emulator allocate or
+	// compute beyond them.
+	maxZones    = 1 << 20
+	maxCapacity = 1 << 50
 )
 
 // dataOffset is where zone data starts in a file for zoneCount zones.
@@ -162,6 +168,9 @@ func readStateFile(path string, f *os.File) (Info, []durableZone, []bool, error)
 	valid := make([]bool, info.ZoneCount)
 	for i := range zones {
 		zones[i], valid[i] = decodeStateRecord(recs[i*stateRecordSize:])
+		if valid[i] && !plausible(info, i, zones[i]) {
+			valid[i] = false
+		}
 	}
 	return info, zones, valid, nil
 }
@@ -182,8 +191,30 @@ func validateGeometry(info Info) error {
 		return fmt.Errorf("%d zones with %d conventional is not a valid layout", info.ZoneCount, info.ConventionalZones)
 	case info.MaxOpenZones < 0 || info.MaxActiveZones < 0:
 		return fmt.Errorf("zone limits cannot be negative")
+	case info.ZoneCount > maxZones:
+		return fmt.Errorf("%d zones is more than the %d an emulated drive may have", info.ZoneCount, maxZones)
+	case info.ZoneSize > maxCapacity/int64(info.ZoneCount):
+		return fmt.Errorf("%d zones of %d bytes pass the %d-byte limit of an emulated drive", info.ZoneCount, info.ZoneSize, int64(maxCapacity))
 	case info.MaxActiveZones > 0 && info.MaxOpenZones > info.MaxActiveZones:
 		return fmt.Errorf("max open zones %d exceeds max active zones %d", info.MaxOpenZones, info.MaxActiveZones)
 	}
 	return nil
+}
+
+// plausible reports whether a zone record that passed its checksum also
+// makes sense for zone i: a known condition, and data that ends inside the
+// zone (within the capacity unless the zone is full).
+func plausible(info Info, i int, d durableZone) bool {
+	if i < info.ConventionalZones {
+		return d.cond == CondNotWP && d.dataEnd == 0
+	}
+	switch d.cond {
+	case CondEmpty:
+		return d.dataEnd == 0
+	case CondClosed:
+		return d.dataEnd > 0 && d.dataEnd <= info.ZoneCapacity
+	case CondFull, CondReadOnly, CondOffline:
+		return d.dataEnd >= 0 && d.dataEnd <= info.ZoneSize
+	}
+	return false
 }

@@ -2,7 +2,9 @@ package zoned_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -248,6 +250,11 @@ func TestEmulatorZoneConditions(t *testing.T) {
 	if err := dev.SetZoneCondition(2, zoned.CondFull); !errors.Is(err, zoned.ErrInvalidTransition) {
 		t.Fatalf("injecting a full condition: %v", err)
 	}
+	conv, _ := smallEmulator(t, zoned.EmulatorConfig{ConventionalZones: 1})
+	defer conv.Close()
+	if err := conv.SetZoneCondition(0, zoned.CondReadOnly); !errors.Is(err, zoned.ErrInvalidTransition) {
+		t.Fatalf("making a conventional zone read-only: %v", err)
+	}
 }
 
 func TestEmulatorImplicitOpenClosesRoundRobin(t *testing.T) {
@@ -299,6 +306,8 @@ func TestEmulatorOpenErrors(t *testing.T) {
 		{LogicalBlockSize: 1000},
 		{ConventionalZones: 100, ZoneCount: 10},
 		{MaxOpenZones: 5, MaxActiveZones: 2},
+		{ZoneSize: 1 << 62, ZoneCount: 4},
+		{ZoneSize: 4096, ZoneCount: 1 << 21},
 	}
 	for _, cfg := range bad {
 		if _, err := zoned.CreateEmulator(filepath.Join(dir, "bad"), cfg); err == nil {
@@ -327,6 +336,20 @@ func TestEmulatorCorruptState(t *testing.T) {
 	}
 	if z := zoneOf(t, dev, 1); z.Cond != zoned.CondEmpty {
 		t.Fatalf("zone 1: %v", z)
+	}
+	must(t, dev.Close())
+	// A record with a valid checksum but an impossible write pointer is
+	// refused the same way.
+	st, _ = os.OpenFile(path, os.O_RDWR, 0)
+	rec := make([]byte, 16)
+	binary.LittleEndian.PutUint64(rec, 1<<40) // far past the zone's end
+	rec[8] = byte(zoned.CondClosed)
+	binary.LittleEndian.PutUint32(rec[12:], crc32.Checksum(rec[:12], crc32.MakeTable(crc32.Castagnoli)))
+	st.WriteAt(rec, 4096+3*16)
+	st.Close()
+	dev = reopen(t, path)
+	if z := zoneOf(t, dev, 3); z.Cond != zoned.CondOffline {
+		t.Fatalf("zone with an impossible record: %v, want offline", z)
 	}
 	must(t, dev.Close())
 	// A corrupt header is refused with a clear message.

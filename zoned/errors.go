@@ -150,7 +150,7 @@ func checkZoneRange(op string, info Info, first, count int) error {
 func checkIO(op string, info Info, p []byte, off int64) error {
 	bs := int64(info.LogicalBlockSize)
 	switch {
-	case off < 0 || off+int64(len(p)) > info.Capacity:
+	case off < 0 || off > info.Capacity || int64(len(p)) > info.Capacity-off:
 		return &Error{Op: op, Path: info.Path, Zone: -1, Offset: off, Kind: ErrOutOfRange,
 			Detail: fmt.Sprintf("%d bytes at %d pass the end of the %d-byte device", len(p), off, info.Capacity)}
 	case off%bs != 0 || int64(len(p))%bs != 0:

@@ -263,8 +263,8 @@ func (d *Linux) WriteAt(p []byte, off int64) (int, error) {
 			continue
 		}
 		if err != nil {
-			zi := d.info.ZoneOf(off)
-			return done, d.diagnose("write", zi, 1, off+int64(done), int64(len(p)-done), err)
+			pos := off + int64(done)
+			return done, d.diagnose("write", d.info.ZoneOf(pos), 1, pos, int64(len(p)-done), err)
 		}
 		if n == 0 {
 			return done, &Error{Op: "write", Path: d.info.Path, Zone: d.info.ZoneOf(off), Offset: off, Kind: ErrIO,

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // queueAttrs are the zone limits the kernel publishes in
@@ -27,9 +29,7 @@ type queueAttrs struct {
 // sysfsDir returns /sys/dev/block/<major>:<minor>, the sysfs directory of the
 // block device with device number rdev.
 func sysfsDir(rdev uint64) string {
-	major := (rdev >> 8) & 0xfff
-	minor := (rdev & 0xff) | ((rdev >> 12) & 0xfff00)
-	return fmt.Sprintf("/sys/dev/block/%d:%d", major, minor)
+	return fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(rdev), unix.Minor(rdev))
 }
 
 // readQueueAttrs reads the queue attributes of the disk at dir. Files that do

@@ -109,12 +109,14 @@ func (t *zoneTable) checkActive(op string, z *Zone) error {
 }
 
 // checkOpen is null_check_open: it may close an implicitly open zone to
-// make room.
+// make room, but only when the active limit is not reached.
 func (t *zoneTable) checkOpen(op string, z *Zone) error {
 	if t.info.MaxOpenZones == 0 || t.impOpen+t.expOpen < t.info.MaxOpenZones {
 		return nil
 	}
-	if t.impOpen > 0 && t.closeImplicitOpen() {
+	// Like null_blk, close an implicitly open zone to make room only while
+	// the active limit has room too.
+	if t.impOpen > 0 && t.checkActive(op, z) == nil && t.closeImplicitOpen() {
 		return nil
 	}
 	return t.err(op, z, ErrTooManyOpen, syscall.ETOOMANYREFS,
@@ -247,10 +249,11 @@ func (t *zoneTable) manage(op string, z *Zone) error {
 	return nil
 }
 
-// setCondition turns zone z read-only or offline, as null_blk's zone_readonly
-// and zone_offline configfs attributes do: the zone is finished first to
-// free its resources. Setting the condition a zone already has restores it
-// to empty.
+// setCondition turns sequential zone z read-only or offline, as null_blk's
+// zone_readonly and zone_offline configfs attributes do (Linux 6.2 and
+// later): the zone leaves the open/active accounting. Unlike null_blk the
+// write pointer is kept, so reads of a read-only zone still end where its
+// data did. Setting the condition a zone already has restores it to empty.
 func (t *zoneTable) setCondition(z *Zone, cond Condition) {
 	if z.Cond == cond {
 		z.Cond, z.WritePointer = CondEmpty, z.Start
@@ -258,7 +261,6 @@ func (t *zoneTable) setCondition(z *Zone, cond Condition) {
 	}
 	t.forget(z)
 	z.Cond = cond
-	// The write pointer is kept so reads still end where the data did.
 }
 
 func condName(c Condition) string {

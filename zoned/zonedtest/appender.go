@@ -150,9 +150,10 @@ var appenderCases = []testCase{
 		// the second write is failed for certain and the rest at random.
 		faulty.SetInjector(errorzone.All(errorzone.OnNth(errorzone.Write, 2, 1),
 			errorzone.Randomly(errorzone.Write|errorzone.Sync, 0.2, 7)))
+		z1 := s.seq(t, 1)
 		results := s.runAppenders(t, 16, 4, 2, func(ctx context.Context, data []byte) (int, int64, error) {
-			off, err := a.Append(ctx, s.seq(t, 1), data)
-			return s.seq(t, 1), off, err
+			off, err := a.Append(ctx, z1, data)
+			return z1, off, err
 		})
 		faulty.SetInjector(nil)
 		var ok []appendResult

@@ -1,6 +1,7 @@
 package zonedtest
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -37,6 +38,12 @@ var ioCases = []testCase{
 		wantErr(t, err, zoned.ErrOutOfRange, "read past the end of the device")
 		_, err = s.dev.WriteAt(buf, -int64(bs))
 		wantErr(t, err, zoned.ErrOutOfRange, "write at a negative offset")
+		// An offset so large that offset+length overflows.
+		huge := int64(math.MaxInt64) &^ int64(bs-1)
+		_, err = s.dev.WriteAt(buf, huge)
+		wantErr(t, err, zoned.ErrOutOfRange, "write near the largest offset")
+		_, err = s.dev.ReadAt(buf, huge)
+		wantErr(t, err, zoned.ErrOutOfRange, "read near the largest offset")
 		for _, op := range []struct {
 			name string
 			fn   func(int, int) error

@@ -101,6 +101,51 @@ var limitCases = []testCase{
 		s.write(t, s.blocks(1, 72), s.info.ZoneStart(extra))
 		s.expect(t, extra, zoned.CondImplicitOpen, bs)
 	}},
+	{"WriteClosedZoneAtBothLimits", func(t *testing.T, s *suite) {
+		maxOpen, maxActive := s.info.MaxOpenZones, s.info.MaxActiveZones
+		if maxOpen == 0 || maxActive == 0 || maxActive <= maxOpen {
+			t.Logf("%s needs both limits with max active > max open; checking a plain reopen instead", s)
+			z := s.seq(t, 0)
+			s.write(t, s.blocks(1, 75), s.info.ZoneStart(z))
+			must(t, s.dev.CloseZones(z, 1))
+			s.write(t, s.blocks(1, 76), s.info.ZoneStart(z)+int64(s.info.LogicalBlockSize))
+			return
+		}
+		bs := int64(s.info.LogicalBlockSize)
+		// maxActive-maxOpen closed zones, then maxOpen implicitly open ones:
+		// both limits are reached.
+		for k := range maxActive {
+			z := s.seq(t, k)
+			s.write(t, s.blocks(1, uint64(110+k)), s.info.ZoneStart(z))
+			if k < maxActive-maxOpen {
+				must(t, s.dev.CloseZones(z, 1))
+			}
+		}
+		// Reopening a closed zone needs an open resource. null_blk closes
+		// an implicitly open zone for it only while the active limit has
+		// room, so it refuses here; QEMU's NVMe controller closes one (the
+		// active count does not change) and accepts. Either way the limits
+		// hold afterwards.
+		_, err := s.dev.WriteAt(s.blocks(1, 130), s.info.ZoneStart(s.seq(t, 0))+bs)
+		switch {
+		case err == nil:
+			s.expect(t, s.seq(t, 0), zoned.CondImplicitOpen, 2*bs)
+			t.Logf("the device closed an implicitly open zone to reopen a closed one")
+		case errors.Is(err, zoned.ErrTooManyOpen):
+			s.expect(t, s.seq(t, 0), zoned.CondClosed, bs)
+			// Closing an open zone frees an open resource.
+			must(t, s.dev.CloseZones(s.seq(t, maxActive-1), 1))
+			s.write(t, s.blocks(1, 131), s.info.ZoneStart(s.seq(t, 0))+bs)
+			s.expect(t, s.seq(t, 0), zoned.CondImplicitOpen, 2*bs)
+		default:
+			t.Fatalf("write a closed zone with the open and active limits reached: %v", err)
+		}
+		conds := s.countConds(t)
+		open := conds[zoned.CondImplicitOpen] + conds[zoned.CondExplicitOpen]
+		if open > maxOpen || open+conds[zoned.CondClosed] > maxActive {
+			t.Fatalf("%d open and %d closed zones, limits %d open and %d active", open, conds[zoned.CondClosed], maxOpen, maxActive)
+		}
+	}},
 	{"ConventionalRandomWrites", func(t *testing.T, s *suite) {
 		if s.info.ConventionalZones == 0 {
 			// NVMe ZNS has none; check that every zone refuses random

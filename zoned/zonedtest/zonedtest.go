@@ -200,3 +200,11 @@ func (s *suite) countConds(t *testing.T) map[zoned.Condition]int {
 }
 
 func (s *suite) String() string { return fmt.Sprintf("%s (%s)", s.tgt.Name, s.info.Path) }
+
+// must fails the test on a non-nil error.
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
