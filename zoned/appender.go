@@ -55,7 +55,8 @@ type Appender struct {
 	// wait for the writes in flight when it wakes and cover them with the
 	// same Sync instead of needing another one right after.
 	writesStarted, writesDone uint64
-	wrote                     *sync.Cond // signalled when a batch write ends
+	wrote                     *sync.Cond     // signalled when a batch write ends
+	finishing                 sync.WaitGroup // zones being finished by retire
 }
 
 // AppenderOptions tune an Appender. Zero values take the defaults.
@@ -72,16 +73,17 @@ type AppenderOptions struct {
 
 // zoneQueue is the appender's state for one active zone.
 type zoneQueue struct {
-	index    int
-	start    int64
-	end      int64 // start + capacity
-	wp       int64 // where the next batch will be written
-	queued   int64 // bytes waiting in pending
-	pending  []*appendReq
-	writing  bool  // a flusher goroutine owns the zone
-	retiring bool  // AppendAny moved on; finish the zone once drained
-	fromPool bool  // AppendAny may use it
-	broken   error // the zone can take no more appends
+	index     int
+	start     int64
+	end       int64 // start + capacity
+	wp        int64 // where the next batch will be written
+	queued    int64 // bytes waiting in pending
+	pending   []*appendReq
+	writing   bool  // a flusher goroutine owns the zone
+	retiring  bool  // AppendAny moved on; finish the zone once drained
+	finishing bool  // the zone is being finished; it keeps its slot until done
+	fromPool  bool  // AppendAny may use it
+	broken    error // the zone can take no more appends
 }
 
 type appendReq struct {
@@ -285,7 +287,6 @@ func (a *Appender) AppendAny(ctx context.Context, data []byte) (zone int, off in
 // ErrClosed.
 func (a *Appender) Close() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.closed = true
 	a.idle.Broadcast()
 	for {
@@ -294,10 +295,13 @@ func (a *Appender) Close() error {
 			busy = busy || q.writing
 		}
 		if !busy {
-			return nil
+			break
 		}
 		a.idle.Wait()
 	}
+	a.mu.Unlock()
+	a.finishing.Wait()
+	return nil
 }
 
 func (a *Appender) closedErr() error {
@@ -340,7 +344,7 @@ func (a *Appender) freeSlot() bool {
 	}
 	victim := -1
 	for i, q := range a.active {
-		if !q.writing && len(q.pending) == 0 && (victim < 0 || i < victim) {
+		if !q.writing && !q.finishing && len(q.pending) == 0 && (victim < 0 || i < victim) {
 			victim = i
 		}
 	}
@@ -441,13 +445,28 @@ func (a *Appender) wait(ctx context.Context, r *appendReq) (int64, error) {
 // retire finishes a drained zone that AppendAny has moved on from, releasing
 // its slot. a.mu is held.
 func (a *Appender) retire(q *zoneQueue) {
-	delete(a.active, q.index)
-	if q.wp > q.start && q.wp < q.end && q.broken == nil {
-		// Finishing frees the zone's open and active resources on the
-		// device. A failure leaves it closed, which is harmless.
-		_ = a.dev.FinishZones(q.index, 1)
+	if q.finishing {
+		return
 	}
-	a.idle.Broadcast()
+	if q.wp <= q.start || q.wp >= q.end || q.broken != nil {
+		delete(a.active, q.index)
+		a.idle.Broadcast()
+		return
+	}
+	// Finishing frees the zone's open and active resources on the device.
+	// It is device I/O, so it runs without a.mu; the zone keeps its slot
+	// until it is done so the device's limits are never passed. A failure
+	// leaves the zone closed, which is harmless.
+	q.finishing = true
+	a.finishing.Add(1)
+	go func() {
+		defer a.finishing.Done()
+		_ = a.dev.FinishZones(q.index, 1)
+		a.mu.Lock()
+		delete(a.active, q.index)
+		a.idle.Broadcast()
+		a.mu.Unlock()
+	}()
 }
 
 // flush is the single writer of one zone: it writes batches until the queue
