@@ -51,6 +51,9 @@ type Label struct {
 	ZoneCapacity int64
 	ZoneCount    uint32
 	BlockSize    uint32
+	// ZonesPerExtent is how many zones each extent spans; the layout of the
+	// whole drive follows from it.
+	ZonesPerExtent uint32
 	// Created is when the drive was formatted.
 	Created time.Time
 	// Generation increases each time the label is rewritten.
@@ -87,6 +90,7 @@ func Encode(dst []byte, l Label) ([]byte, error) {
 	le.PutUint32(dst[68:], l.BlockSize)
 	le.PutUint64(dst[72:], uint64(l.Created.UnixNano()))
 	le.PutUint64(dst[80:], l.Generation)
+	le.PutUint32(dst[88:], l.ZonesPerExtent)
 	le.PutUint32(dst[92:], crc32.Checksum(dst[:92], castagnoli))
 	return dst, nil
 }
@@ -100,17 +104,18 @@ func Decode(b []byte) (Label, error) {
 	if le.Uint32(b[92:]) != crc32.Checksum(b[:92], castagnoli) {
 		return Label{}, ErrChecksum
 	}
-	if le.Uint32(b[12:]) != 0 || le.Uint32(b[88:]) != 0 {
+	if le.Uint32(b[12:]) != 0 {
 		return Label{}, fmt.Errorf("%w: reserved bytes are set", ErrVersion)
 	}
 	l := Label{
-		Version:      le.Uint32(b[8:]),
-		ZoneSize:     int64(le.Uint64(b[48:])),
-		ZoneCapacity: int64(le.Uint64(b[56:])),
-		ZoneCount:    le.Uint32(b[64:]),
-		BlockSize:    le.Uint32(b[68:]),
-		Created:      time.Unix(0, int64(le.Uint64(b[72:]))).UTC(),
-		Generation:   le.Uint64(b[80:]),
+		Version:        le.Uint32(b[8:]),
+		ZoneSize:       int64(le.Uint64(b[48:])),
+		ZoneCapacity:   int64(le.Uint64(b[56:])),
+		ZoneCount:      le.Uint32(b[64:]),
+		BlockSize:      le.Uint32(b[68:]),
+		Created:        time.Unix(0, int64(le.Uint64(b[72:]))).UTC(),
+		Generation:     le.Uint64(b[80:]),
+		ZonesPerExtent: le.Uint32(b[88:]),
 	}
 	copy(l.Cluster[:], b[16:32])
 	copy(l.Drive[:], b[32:48])

@@ -10,7 +10,7 @@ import (
 func sample(gen uint64) Label {
 	return Label{Version: Version, Cluster: ID{1, 2, 3}, Drive: ID{9, 9}, ZoneSize: 256 << 20,
 		ZoneCapacity: 256 << 20, ZoneCount: 52000, BlockSize: 4096,
-		Created: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), Generation: gen}
+		Created: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), Generation: gen, ZonesPerExtent: 4}
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -1,0 +1,213 @@
+package extent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shingle-storage/shingle/agent/index"
+	"github.com/shingle-storage/shingle/agent/record"
+	"github.com/shingle-storage/shingle/zoned"
+)
+
+// ErrExists means a live blob already has the key.
+var ErrExists = errors.New("extent: key already exists")
+
+// Get returns the blob stored under key.
+func (s *Store) Get(ctx context.Context, key record.Key) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	loc, payload, err := s.lookup(key, true)
+	if err != nil {
+		return nil, err
+	}
+	_ = loc
+	return payload, nil
+}
+
+// find returns the location of key's live blob.
+func (s *Store) find(key record.Key) (index.Location, error) {
+	loc, _, err := s.lookup(key, false)
+	return loc, err
+}
+
+// lookup finds key's live blob among the index's candidates by reading
+// each candidate record and comparing keys (the index holds only a tag).
+func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return index.Location{}, nil, ErrClosed
+	}
+	var cands []index.Location
+	s.idx.Find(key[:], func(l index.Location) bool { cands = append(cands, l); return true })
+	s.mu.Unlock()
+	var firstErr error
+	for _, loc := range cands {
+		h, payload, err := s.readRecord(loc, wantPayload)
+		if err != nil {
+			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		if h.Type == record.TypeBlob && h.Key == key {
+			return loc, payload, nil
+		}
+	}
+	if firstErr != nil {
+		return index.Location{}, nil, firstErr
+	}
+	return index.Location{}, nil, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// readRecord reads and verifies the record at loc; with wantPayload false
+// it reads only the first block (header).
+func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header, []byte, error) {
+	bs := s.lay.info.LogicalBlockSize
+	n := bs
+	if wantPayload {
+		n = record.Size(int(loc.Length), bs)
+	}
+	buf := zoned.AlignedBuffer(n, bs)
+	if _, err := s.dev.ReadAt(buf, s.lay.deviceOffset(int(loc.Extent), loc.Offset)); err != nil {
+		return record.Header{}, nil, err
+	}
+	if !wantPayload {
+		h, err := record.DecodeHeader(buf)
+		if err != nil {
+			return record.Header{}, nil, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+		}
+		return h, nil, nil
+	}
+	h, payload, _, err := record.Decode(buf, bs)
+	if err != nil {
+		return record.Header{}, nil, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+	}
+	return h, bytes.Clone(payload), nil
+}
+
+// recordFunc receives one record of an extent: its offset in the extent,
+// header, encoded bytes (valid only during the call) and encoded size.
+type recordFunc func(off int64, h record.Header, raw []byte, size int) bool
+
+// Records calls fn for every readable record of extent id, in the order
+// they are on the drive, until fn returns false.
+func (s *Store) Records(id uint64, fn func(off int64, h record.Header, payload []byte) bool) error {
+	s.mu.Lock()
+	e := s.byID[id]
+	s.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: no extent %d", ErrNotFound, id)
+	}
+	return s.records(e, func(off int64, h record.Header, raw []byte, _ int) bool {
+		return fn(off, h, raw[record.HeaderSize:record.HeaderSize+int(h.Length)])
+	})
+}
+
+// records scans extent e's zones up to what is written.
+func (s *Store) records(e *extent, fn recordFunc) error {
+	base := s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
+	for k := range s.lay.perExtent {
+		s.mu.Lock()
+		used := e.used[k]
+		s.mu.Unlock()
+		if used == 0 {
+			continue
+		}
+		zi := s.lay.zone(e.slot, k)
+		stop := false
+		_, _, err := scanZone(s.dev, zi, s.lay.info.ZoneStart(zi)+used, func(off int64, h record.Header, raw []byte, size int) bool {
+			if h.Extent != e.id {
+				return false
+			}
+			if !fn(off-base, h, raw, size) {
+				stop = true
+				return false
+			}
+			return true
+		}, func(h record.Header) bool { return h.Extent == e.id })
+		if err != nil && !errors.Is(err, record.ErrNoRecord) && !record.IsCorrupt(err) {
+			return err
+		}
+		if stop {
+			return nil
+		}
+	}
+	return nil
+}
+
+// ReadRange reads n bytes at offset off of extent id's byte space (zone k
+// of the extent starts at k times the zone size), for erasure coding and
+// repair. Bytes past what is written read as the device returns them.
+func (s *Store) ReadRange(id uint64, off int64, p []byte) error {
+	s.mu.Lock()
+	e := s.byID[id]
+	s.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: no extent %d", ErrNotFound, id)
+	}
+	if off < 0 || off+int64(len(p)) > s.lay.extentBytes {
+		return fmt.Errorf("extent: range %d+%d is outside extent %d's %d bytes", off, len(p), id, s.lay.extentBytes)
+	}
+	_, err := s.dev.ReadAt(p, s.lay.deviceOffset(e.slot, off))
+	return err
+}
+
+// List returns every extent.
+func (s *Store) List() []Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Info
+	for _, e := range s.slots {
+		if e != nil {
+			out = append(out, s.infoOf(e))
+		}
+	}
+	return out
+}
+
+// Stat describes the drive's use.
+type Stat struct {
+	Extents     int
+	FreeExtents int
+	FreeZones   int
+	Blobs       int
+	Damaged     []Damage
+}
+
+// Stat returns the drive's use.
+func (s *Store) Stat() Stat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stat{Blobs: s.idx.Len(), FreeZones: s.freeZonesLocked(), Damaged: append([]Damage(nil), s.damaged...)}
+	for _, e := range s.slots {
+		if e == nil {
+			st.FreeExtents++
+		} else {
+			st.Extents++
+		}
+	}
+	return st
+}
+
+func (s *Store) freeZonesLocked() int {
+	n := 0
+	for _, e := range s.slots {
+		if e == nil {
+			n += s.lay.perExtent
+		}
+	}
+	return n
+}
+
+// tick paces waitIdle.
+func (s *Store) tick() <-chan time.Time { return time.After(time.Millisecond) }

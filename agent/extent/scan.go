@@ -1,0 +1,113 @@
+package extent
+
+import (
+	"errors"
+
+	"github.com/shingle-storage/shingle/agent/record"
+	"github.com/shingle-storage/shingle/zoned"
+)
+
+// scanChunk is how much of a zone a scan reads at once.
+const scanChunk = 8 << 20
+
+// visitFunc receives one record found by scanZone: its device offset,
+// header, encoded bytes (header, payload and payload checksum; valid only
+// during the call) and padded size. It returns false to stop the scan.
+type visitFunc func(devOff int64, h record.Header, raw []byte, size int) bool
+
+// gap is a stretch of a zone that holds no readable record but is followed
+// by readable ones: lost data.
+type gap struct {
+	start, end int64 // device offsets
+	err        error
+}
+
+// scanZone reads the records of zone zi from its start up to the device
+// offset limit, calling visit for each. It returns where the records end
+// and, if they end before limit, why: record.ErrNoRecord where the written
+// data ends, a record checksum error at a torn or corrupt record, or a
+// device error.
+//
+// After a corrupt record, scanZone looks for the next block that starts a
+// valid record accepted by resync (the caller checks the extent id), so one
+// damaged record does not hide the ones after it; the damaged stretch is
+// returned as a gap. If none follows, the corruption is the tail (a torn
+// write) and the scan ends there. resync may be nil to stop at the first
+// corrupt record.
+func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync func(record.Header) bool) (int64, []gap, error) {
+	info := dev.Info()
+	bs := info.LogicalBlockSize
+	pos := info.ZoneStart(zi)
+	buf := zoned.AlignedBuffer(int(min(scanChunk, max(limit-pos, int64(bs)))), bs)
+	bufStart, bufLen := pos, 0
+	fill := func(at int64) error {
+		n := int(min(int64(len(buf)), limit-at))
+		if _, err := dev.ReadAt(buf[:n], at); err != nil {
+			return err
+		}
+		bufStart, bufLen = at, n
+		return nil
+	}
+	// decodeAt decodes the record at device offset at, reading as needed.
+	// decodeAt decodes the record at device offset at, reading as needed,
+	// and returns its encoded bytes.
+	decodeAt := func(at int64) (record.Header, []byte, int, error) {
+		if at+int64(bs) > bufStart+int64(bufLen) || at < bufStart {
+			if err := fill(at); err != nil {
+				return record.Header{}, nil, 0, err
+			}
+		}
+		h, _, size, err := record.Decode(buf[at-bufStart:bufLen], bs)
+		if errors.Is(err, record.ErrShort) {
+			if at+int64(size) > limit {
+				// The header promises more than was written: a torn write.
+				return record.Header{}, nil, 0, record.ErrPayloadChecksum
+			}
+			if size > len(buf) {
+				buf = zoned.AlignedBuffer(size, bs)
+			}
+			if err := fill(at); err != nil {
+				return record.Header{}, nil, 0, err
+			}
+			h, _, size, err = record.Decode(buf[:bufLen], bs)
+		}
+		if err != nil {
+			return record.Header{}, nil, 0, err
+		}
+		start := at - bufStart
+		return h, buf[start : start+int64(record.HeaderSize+int(h.Length)+record.TrailerSize)], size, nil
+	}
+	var gaps []gap
+	for pos < limit {
+		h, raw, size, err := decodeAt(pos)
+		if record.IsCorrupt(err) && resync != nil {
+			next := int64(-1)
+			for at := pos + int64(bs); at < limit; at += int64(bs) {
+				if h2, _, _, err2 := decodeAt(at); err2 == nil && resync(h2) {
+					next = at
+					break
+				}
+			}
+			if next < 0 {
+				return pos, gaps, err // the tail is torn
+			}
+			gaps = append(gaps, gap{start: pos, end: next, err: err})
+			pos = next
+			continue
+		}
+		if err != nil {
+			return pos, gaps, err
+		}
+		if !visit(pos, h, raw, size) {
+			return pos, gaps, nil
+		}
+		pos += int64(size)
+	}
+	return pos, gaps, nil
+}
+
+// zoneLimit is where a zone's written data can end: its write pointer, or
+// its capacity for a full zone.
+func zoneLimit(z zoned.Zone) int64 {
+	return min(z.WritePointer, z.Start+z.Capacity)
+}

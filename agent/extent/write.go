@@ -1,0 +1,347 @@
+package extent
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/shingle-storage/shingle/agent/index"
+	"github.com/shingle-storage/shingle/agent/record"
+	"github.com/shingle-storage/shingle/zoned"
+)
+
+// tombstoneTarget is a tombstone's payload: the exact record it deletes, so
+// a later blob with the same key is never deleted by an older tombstone,
+// whatever order recovery reads extents in.
+type tombstoneTarget struct {
+	extent uint64
+	offset int64
+	length uint32
+}
+
+const tombstoneSize = 24
+
+func (t tombstoneTarget) marshal() []byte {
+	b := make([]byte, tombstoneSize)
+	binary.LittleEndian.PutUint64(b[0:], t.extent)
+	binary.LittleEndian.PutUint64(b[8:], uint64(t.offset))
+	binary.LittleEndian.PutUint32(b[16:], t.length)
+	return b
+}
+
+func decodeTombstone(b []byte) (tombstoneTarget, error) {
+	if len(b) != tombstoneSize {
+		return tombstoneTarget{}, fmt.Errorf("extent: tombstone payload of %d bytes", len(b))
+	}
+	return tombstoneTarget{extent: binary.LittleEndian.Uint64(b[0:]), offset: int64(binary.LittleEndian.Uint64(b[8:])),
+		length: binary.LittleEndian.Uint32(b[16:])}, nil
+}
+
+// CreateExtent claims a free slot for a new open extent and returns its id.
+// Nothing is written until the first record: an extent that never got one
+// is gone after a restart.
+func (s *Store) CreateExtent() (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	for slot, e := range s.slots {
+		if e == nil {
+			e = newExtent(slot, s.newExtentID(), s.lay.perExtent)
+			s.slots[slot] = e
+			s.byID[e.id] = e
+			return e.id, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: all %d extents of %s are in use (%d free zones); delete or compact extents",
+		ErrFull, s.lay.slots, s.lay.info.Path, s.freeZonesLocked())
+}
+
+// writable returns extent id if it can take records. s.mu is held.
+func (s *Store) writable(id uint64) (*extent, error) {
+	if s.closed {
+		return nil, ErrClosed
+	}
+	e := s.byID[id]
+	switch {
+	case e == nil:
+		return nil, fmt.Errorf("%w: no extent %d on %s", ErrNotFound, id, s.lay.info.Path)
+	case e.state == StateSealed:
+		return nil, fmt.Errorf("%w: extent %d", ErrSealed, id)
+	case e.state == StateReadOnly:
+		return nil, fmt.Errorf("%w: extent %d: %s", ErrReadOnly, id, e.damage)
+	case e.closing:
+		return nil, fmt.Errorf("%w: extent %d is being sealed or deleted", ErrSealed, id)
+	}
+	return e, nil
+}
+
+// appendRecord encodes and appends one record to extent e and returns its
+// zone (in the extent) and device offset. On a device error the extent
+// goes read-only. It takes and releases s.mu.
+func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, forSeal bool) (int, int64, error) {
+	bs := s.lay.info.LogicalBlockSize
+	size := record.Size(len(payload), bs)
+	s.mu.Lock()
+	k, left, err := e.reserve(int64(size), s.lay, forSeal)
+	if err != nil {
+		s.mu.Unlock()
+		s.finishDrained(e, left)
+		return 0, 0, err
+	}
+	h.Extent, h.Seq = e.id, e.seq
+	e.seq++
+	e.inflight[k]++
+	s.mu.Unlock()
+	s.finishDrained(e, left)
+
+	buf := zoned.AlignedBuffer(size, bs)
+	if _, err := record.Encode(buf, h, payload, bs); err != nil {
+		s.mu.Lock()
+		e.inflight[k]--
+		s.mu.Unlock()
+		return 0, 0, err
+	}
+	// The append is not cancelled with the caller's context: once queued it
+	// lands, and an unindexed record would reappear after a restart.
+	off, err := s.app.Append(context.Background(), s.lay.zone(e.slot, k), buf)
+
+	s.mu.Lock()
+	e.inflight[k]--
+	if err != nil {
+		e.state = StateReadOnly
+		e.damage = fmt.Sprintf("a write to zone %d failed: %v", s.lay.zone(e.slot, k), err)
+		e.done[k] = true
+		s.mu.Unlock()
+		return 0, 0, fmt.Errorf("%w: extent %d: %w", ErrReadOnly, e.id, err)
+	}
+	e.records++
+	var finish []int
+	if e.done[k] && e.inflight[k] == 0 {
+		finish = []int{k}
+	}
+	s.mu.Unlock()
+	s.finishDrained(e, finish)
+	return k, off, nil
+}
+
+// finishDrained finishes zones the extent moved on from once nothing is
+// being written to them, so they hold no open or active zone resources.
+func (s *Store) finishDrained(e *extent, zones []int) {
+	for _, k := range zones {
+		s.mu.Lock()
+		ready := e.inflight[k] == 0
+		s.mu.Unlock()
+		if ready {
+			// A failure leaves the zone closed, which only costs a resource.
+			_ = s.dev.FinishZones(s.lay.zone(e.slot, k), 1)
+		}
+	}
+}
+
+// Put appends blob data under key to open extent id and returns where it
+// went, once it is durable. A key that already has a live blob is refused
+// with ErrExists; delete it first.
+func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte) (index.Location, error) {
+	if len(data) > record.MaxPayload {
+		return index.Location{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), record.MaxPayload)
+	}
+	if err := ctx.Err(); err != nil {
+		return index.Location{}, err
+	}
+	if _, err := s.find(key); err == nil {
+		return index.Location{}, fmt.Errorf("%w: key %x", ErrExists, key[:8])
+	} else if !errors.Is(err, ErrNotFound) {
+		return index.Location{}, err
+	}
+	s.mu.Lock()
+	e, err := s.writable(id)
+	if err == nil && s.pending[key] {
+		err = fmt.Errorf("%w: key %x is being written", ErrExists, key[:8])
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return index.Location{}, err
+	}
+	s.pending[key] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, key)
+		s.mu.Unlock()
+	}()
+
+	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeBlob, Key: key}, data, false)
+	if err != nil {
+		return index.Location{}, err
+	}
+	loc := e.location(s.lay, off, len(data))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.idx.Insert(key[:], loc); err != nil {
+		return index.Location{}, err
+	}
+	e.liveBytes += int64(record.Size(len(data), s.lay.info.LogicalBlockSize))
+	return loc, nil
+}
+
+// Delete deletes the blob with key by appending a tombstone to open extent
+// holder (any open extent; usually the one being written) and returns once
+// the tombstone is durable.
+func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	loc, err := s.find(key)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	h, err := s.writable(holder)
+	target := s.slots[loc.Extent]
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	t := tombstoneTarget{extent: target.id, offset: loc.Offset, length: loc.Length}
+	if _, _, err := s.appendRecord(h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), false); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.idx.Delete(key[:], loc) {
+		size := int64(record.Size(int(loc.Length), s.lay.info.LogicalBlockSize))
+		target.liveBytes -= size
+		target.deadBytes += size
+	}
+	h.deadBytes += int64(record.Size(tombstoneSize, s.lay.info.LogicalBlockSize))
+	h.tombstoneTargets[target.id]++
+	return nil
+}
+
+// Seal ends open extent id: it waits for the records in flight, then
+// appends a seal record carrying the record count, their size and a running
+// checksum of them, and finishes the extent's zones.
+func (s *Store) Seal(ctx context.Context, id uint64) error {
+	s.mu.Lock()
+	e, err := s.writable(id)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	e.closing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		e.closing = false
+		s.mu.Unlock()
+	}()
+	if err := s.waitIdle(ctx, e); err != nil {
+		return err
+	}
+	var seal record.Seal
+	err = s.records(e, func(_ int64, h record.Header, raw []byte, size int) bool {
+		seal.Records++
+		seal.Bytes += uint64(size)
+		seal.Checksum = record.Chain(seal.Checksum, raw)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), true); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	e.state = StateSealed
+	e.deadBytes += int64(record.Size(record.SealSize, s.lay.info.LogicalBlockSize))
+	var finish []int
+	for k := range e.used {
+		if e.used[k] > 0 && e.used[k] < s.lay.zoneCapacity {
+			finish = append(finish, k)
+		}
+		e.done[k] = true
+	}
+	s.mu.Unlock()
+	s.finishDrained(e, finish)
+	return nil
+}
+
+// DeleteExtent removes extent id: its blobs leave the index and its zones
+// are reset. An extent whose tombstones still delete blobs of other
+// extents is refused: deleting it would bring those blobs back.
+func (s *Store) DeleteExtent(ctx context.Context, id uint64) error {
+	s.mu.Lock()
+	e := s.byID[id]
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return ErrClosed
+	case e == nil:
+		s.mu.Unlock()
+		return fmt.Errorf("%w: no extent %d", ErrNotFound, id)
+	case e.closing:
+		s.mu.Unlock()
+		return fmt.Errorf("%w: extent %d is being sealed or deleted", ErrSealed, id)
+	}
+	for target, n := range e.tombstoneTargets {
+		if n > 0 && target != id && s.byID[target] != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("extent: extent %d holds tombstones for blobs of extent %d; delete or compact that one first", id, target)
+		}
+	}
+	e.closing = true
+	s.mu.Unlock()
+	if err := s.waitIdle(ctx, e); err != nil {
+		s.mu.Lock()
+		e.closing = false
+		s.mu.Unlock()
+		return err
+	}
+	// Drop its blobs from the index.
+	err := s.records(e, func(off int64, h record.Header, _ []byte, _ int) bool {
+		if h.Type == record.TypeBlob {
+			loc := index.Location{Extent: uint32(e.slot), Offset: off, Length: h.Length}
+			s.mu.Lock()
+			s.idx.Delete(h.Key[:], loc)
+			s.mu.Unlock()
+		}
+		return true
+	})
+	if err != nil && e.state != StateReadOnly {
+		s.mu.Lock()
+		e.closing = false
+		s.mu.Unlock()
+		return err
+	}
+	if err := s.dev.ResetZones(s.lay.zone(e.slot, 0), s.lay.perExtent); err != nil {
+		s.mu.Lock()
+		e.state, e.damage, e.closing = StateReadOnly, fmt.Sprintf("reset failed: %v", err), false
+		s.mu.Unlock()
+		return fmt.Errorf("%w: deleting extent %d: %w", ErrReadOnly, id, err)
+	}
+	s.mu.Lock()
+	s.slots[e.slot] = nil
+	delete(s.byID, id)
+	s.mu.Unlock()
+	return nil
+}
+
+// waitIdle waits until extent e has no appends in flight.
+func (s *Store) waitIdle(ctx context.Context, e *extent) error {
+	for {
+		s.mu.Lock()
+		n := e.inflightTotal()
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.tick():
+		}
+	}
+}
