@@ -97,7 +97,8 @@ func (c EmulatorConfig) info(path string) Info {
 type Emulator struct {
 	info    Info
 	data    *os.File // zone data, O_DIRECT when possible
-	meta    *os.File // the same file, buffered, for the header and zone records
+	meta    *os.File // the same file, buffered: holds the lock, reads the metadata
+	metaBuf []byte   // the header and zone records, page-aligned, as on the file
 	dataOff int64    // where zone 0 starts in the file
 	direct  bool     // data is opened with O_DIRECT
 
@@ -202,10 +203,23 @@ func OpenEmulator(path string) (*Emulator, error) {
 		meta.Close()
 		return nil, err
 	}
+	metaBuf := AlignedBuffer(int(dataOffset(info.ZoneCount)), 4096)
+	if _, err := meta.ReadAt(metaBuf, 0); err != nil {
+		meta.Close()
+		data.Close()
+		return nil, &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: err,
+			Detail: "cannot read the drive's metadata"}
+	}
+	// From here on the file is only read and written with O_DIRECT. Drop
+	// the pages the buffered reads and writes above left in the page
+	// cache: while a file has cached pages, every direct write must flush
+	// and invalidate the page cache over its range.
+	_ = unix.Fadvise(int(meta.Fd()), 0, 0, unix.FADV_DONTNEED)
 	e := &Emulator{
 		info:    info,
 		data:    data,
 		meta:    meta,
+		metaBuf: metaBuf,
 		dataOff: dataOffset(info.ZoneCount),
 		direct:  direct,
 		zoneMu:  make([]sync.Mutex, info.ZoneCount),
@@ -655,12 +669,21 @@ func (e *Emulator) persist(op string, all bool, zones []int) error {
 	return nil
 }
 
-// writeRecords writes zone records; the caller flushes them.
+// writeRecords writes zone records; the caller flushes them. The records
+// are kept in an aligned in-memory copy and written back a 4 KiB page at a
+// time through the data descriptor, so the file sees O_DIRECT I/O only:
+// mixing buffered writes into a file written with O_DIRECT makes the kernel
+// flush and invalidate the page cache around every direct write.
 func (e *Emulator) writeRecords(zones []int, states []durableZone) error {
-	var rec [stateRecordSize]byte
+	const page = 4096
+	dirty := map[int64]bool{}
 	for k, i := range zones {
-		encodeStateRecord(rec[:], states[k])
-		if _, err := e.meta.WriteAt(rec[:], stateHeaderSize+int64(i)*stateRecordSize); err != nil {
+		off := int64(stateHeaderSize + i*stateRecordSize)
+		encodeStateRecord(e.metaBuf[off:off+stateRecordSize], states[k])
+		dirty[off/page] = true
+	}
+	for p := range dirty {
+		if _, err := e.data.WriteAt(e.metaBuf[p*page:(p+1)*page], p*page); err != nil {
 			return err
 		}
 	}
