@@ -238,7 +238,25 @@ func OpenEmulator(path string) (*Emulator, error) {
 		}
 		e.table.restore(i, e.table.zones[i].Start+durable[i].dataEnd, durable[i].cond)
 	}
+	e.discardPastWritePointers()
 	return e, nil
+}
+
+// discardPastWritePointers drops whatever the file holds past the write
+// pointer of each zone that can still be written: writes a crash (or a
+// SIGKILL) took back. A drive does not keep them either, and a zone
+// finished later must not show them as data.
+func (e *Emulator) discardPastWritePointers() {
+	for i := range e.table.zones {
+		z := &e.table.zones[i]
+		if !z.Sequential() || z.Cond == CondFull || z.Cond == CondReadOnly || z.Cond == CondOffline {
+			continue
+		}
+		if end := z.Start + z.Size; z.WritePointer < end {
+			_ = unix.Fallocate(int(e.data.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE,
+				e.dataOff+z.WritePointer, end-z.WritePointer)
+		}
+	}
 }
 
 // openData opens the data file with O_DIRECT, or without it on filesystems

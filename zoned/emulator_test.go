@@ -152,6 +152,12 @@ func TestEmulatorCrashDropsUnsynced(t *testing.T) {
 	if !bytes.Equal(readAt(t, dev, 8192, 4096), make([]byte, 4096)) {
 		t.Fatal("an unsynced conventional write survived the crash")
 	}
+	// The dropped write does not come back when the zone is finished and
+	// everything below its new write pointer becomes readable.
+	must(t, dev.FinishZones(2, 1))
+	if got := readAt(t, dev, info.ZoneStart(2), 4096); bytes.Equal(got, pattern(4096, 13)) {
+		t.Fatal("a write dropped by the crash reappeared after the zone was finished")
+	}
 }
 
 func TestEmulatorCrashTearsLastWrite(t *testing.T) {
