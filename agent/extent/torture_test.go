@@ -172,7 +172,9 @@ func (tt *torture) step(s *extent.Store, rng *rand.Rand) bool {
 	return true
 }
 
-func isDead(err error) bool { return errors.Is(err, zoned.ErrCrashed) || errors.Is(err, extent.ErrClosed) }
+func isDead(err error) bool {
+	return errors.Is(err, zoned.ErrCrashed) || errors.Is(err, extent.ErrClosed)
+}
 
 func (tt *torture) put(s *extent.Store, id uint64, rng *rand.Rand) {
 	tt.mu.Lock()
