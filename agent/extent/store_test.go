@@ -56,6 +56,21 @@ func blob(i, n int) []byte {
 	return b
 }
 
+// restart closes the store and its drive and opens both again, as a
+// restart of the agent would.
+func restart(t *testing.T, s *extent.Store, dev *zoned.Emulator, path string) *extent.Store {
+	t.Helper()
+	must(t, s.Close())
+	must(t, dev.Close())
+	dev, err := zoned.OpenEmulator(path)
+	must(t, err)
+	t.Cleanup(func() { dev.Close() })
+	s, err = extent.Open(dev, extent.Options{Cluster: cluster})
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -113,14 +128,7 @@ func TestPutGetDeleteSealReopen(t *testing.T) {
 	}
 
 	// Restart: everything comes back from the drive alone.
-	must(t, s.Close())
-	must(t, dev.Close())
-	dev, err = zoned.OpenEmulator(path)
-	must(t, err)
-	defer dev.Close()
-	s, err = extent.Open(dev, extent.Options{Cluster: cluster})
-	must(t, err)
-	defer s.Close()
+	s = restart(t, s, dev, path)
 	for i := range 60 {
 		got, err := s.Get(ctx, key(i))
 		if i == 5 {
@@ -177,14 +185,7 @@ func TestZNSLabelLogAndCapacity(t *testing.T) {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
-	must(t, s.Close())
-	must(t, dev.Close())
-	dev, err = zoned.OpenEmulator(path)
-	must(t, err)
-	defer dev.Close()
-	s, err = extent.Open(dev, extent.Options{Cluster: cluster})
-	must(t, err)
-	defer s.Close()
+	s = restart(t, s, dev, path)
 	for i := range 20 {
 		if got, err := s.Get(ctx, key(i)); err != nil || !bytes.Equal(got, blob(i, 100<<10)) {
 			t.Fatalf("get %d after reopen: %v", i, err)
