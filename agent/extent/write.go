@@ -85,6 +85,18 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, forSeal
 	bs := s.lay.info.LogicalBlockSize
 	size := record.Size(len(payload), bs)
 	s.mu.Lock()
+	// Check again under the lock that reserves the space: a Seal or
+	// DeleteExtent may have begun since the caller looked, and they wait
+	// only for the appends counted in inflight.
+	if !forSeal {
+		if _, err := s.writable(e.id); err != nil || s.byID[e.id] != e {
+			s.mu.Unlock()
+			if err == nil {
+				err = fmt.Errorf("%w: extent %d was deleted", ErrNotFound, e.id)
+			}
+			return 0, 0, err
+		}
+	}
 	k, left, err := e.reserve(int64(size), s.lay, forSeal)
 	if err != nil {
 		s.mu.Unlock()
