@@ -20,12 +20,8 @@ func (s *Store) Get(ctx context.Context, key record.Key) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	loc, payload, err := s.lookup(key, true)
-	if err != nil {
-		return nil, err
-	}
-	_ = loc
-	return payload, nil
+	_, payload, err := s.lookup(key, true)
+	return payload, err
 }
 
 // find returns the location of key's live blob.
@@ -49,7 +45,9 @@ func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte
 	for _, loc := range cands {
 		h, payload, err := s.readRecord(loc, wantPayload)
 		if err != nil {
-			firstErr = cmpErr(firstErr, err)
+			if firstErr == nil {
+				firstErr = err
+			}
 			continue
 		}
 		if h.Type == record.TypeBlob && h.Key == key {
@@ -60,13 +58,6 @@ func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte
 		return index.Location{}, nil, firstErr
 	}
 	return index.Location{}, nil, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // readRecord reads and verifies the record at loc; with wantPayload false

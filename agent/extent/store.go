@@ -154,9 +154,8 @@ func Open(dev zoned.Device, opts Options) (*Store, error) {
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
-	pool := []int{} // the store appends to explicit zones only
 	aopts := opts.Appender
-	aopts.Zones = pool
+	aopts.Zones = []int{} // the store appends to named zones only, never AppendAny
 	if s.app, err = zoned.NewAppender(dev, aopts); err != nil {
 		return nil, err
 	}
