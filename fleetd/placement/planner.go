@@ -1,0 +1,250 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Planner makes placement decisions over one view of the fleet. It is not
+// safe for concurrent use; the leader makes decisions one at a time.
+//
+// Every decision reserves the member's bytes on the chosen drives in the
+// Planner's own copy of the fleet, so a batch of decisions (placing fifty
+// volumes, repairing every volume of a failed drive) spreads out instead of
+// choosing the same emptiest drives fifty times. Build a new Planner when
+// the fleet changes.
+type Planner struct {
+	opts   Options
+	drives []Drive // ordered by ID
+	index  map[string]int
+	// copysets caches the copysets for each (width, domain), built on
+	// first use.
+	copysets map[copysetKey][]copyset
+}
+
+type copysetKey struct {
+	width  int
+	domain Domain
+}
+
+// New returns a Planner over drives. Drive ids must be unique and non-empty.
+// The order of drives does not matter: the same set of drives gives the
+// same decisions in any order.
+func New(drives []Drive, opts Options) (*Planner, error) {
+	p := &Planner{
+		opts:     opts.withDefaults(),
+		drives:   slices.Clone(drives),
+		index:    make(map[string]int, len(drives)),
+		copysets: map[copysetKey][]copyset{},
+	}
+	slices.SortFunc(p.drives, func(a, b Drive) int { return cmp.Compare(a.ID, b.ID) })
+	for i, d := range p.drives {
+		if d.ID == "" {
+			return nil, fmt.Errorf("placement: a drive has no id")
+		}
+		if i > 0 && p.drives[i-1].ID == d.ID {
+			return nil, fmt.Errorf("placement: drive %q is listed twice", d.ID)
+		}
+		p.index[d.ID] = i
+	}
+	return p, nil
+}
+
+// Drive returns the planner's current view of a drive, including the bytes
+// its decisions have reserved so far.
+func (p *Planner) Drive(id string) (Drive, bool) {
+	i, ok := p.index[id]
+	if !ok {
+		return Drive{}, false
+	}
+	return p.drives[i], true
+}
+
+// Copysets returns the drive combinations that placements of width members
+// in domain dom are drawn from, each as a list of drive ids. It is there
+// for operators and tests to inspect; Place and Replace use it internally.
+func (p *Planner) Copysets(width int, dom Domain) [][]string {
+	r, err := Rule{Width: width, Domain: dom}.normalize()
+	if err != nil {
+		return nil
+	}
+	var out [][]string
+	for _, cs := range p.copysetsFor(r) {
+		out = append(out, p.ids(cs))
+	}
+	return out
+}
+
+func (p *Planner) copysetsFor(r Rule) []copyset {
+	k := copysetKey{r.Width, r.Domain}
+	cs, ok := p.copysets[k]
+	if !ok {
+		cs = buildCopysets(p.drives, r.Width, r.Domain, p.opts)
+		p.copysets[k] = cs
+	}
+	return cs
+}
+
+// Place chooses the drives for a new volume: Width drives in service, each
+// with MemberBytes free, no two in the same failure domain. It prefers the
+// copysets whose worst member (least free, most loaded) is best off, and
+// picks among equally good ones by rule.Key; if no
+// copyset has room on every member it falls back to the best drive of each
+// of the best domains, so it refuses only when the rule truly cannot be
+// met, and then says what is missing.
+//
+// The result lists drive ids; for a coded volume, shard i goes to the i-th.
+func (p *Planner) Place(rule Rule) ([]string, error) {
+	r, err := rule.normalize()
+	if err != nil {
+		return nil, err
+	}
+	best, bestTier, bestHash := -1, int64(0), uint64(0)
+	salt := hash2(p.opts.Seed, r.Key)
+	for ci, cs := range p.copysetsFor(r) {
+		tier, ok := p.worstTier(cs, r.MemberBytes)
+		if !ok {
+			continue
+		}
+		h := hash2(salt, uint64(ci))
+		if best < 0 || tier > bestTier || (tier == bestTier && h > bestHash) {
+			best, bestTier, bestHash = ci, tier, h
+		}
+	}
+	var chosen []int
+	if best >= 0 {
+		chosen = slices.Clone(p.copysetsFor(r)[best])
+	} else if chosen, err = p.greedy(r, nil); err != nil {
+		return nil, err
+	}
+	p.reserve(chosen, r.MemberBytes)
+	return p.ids(chosen), nil
+}
+
+// worstTier returns the lowest tier among a copyset's members, and whether
+// every member can take need bytes. A copyset is as good as its fullest or
+// busiest member: that member is the one that runs out first.
+func (p *Planner) worstTier(cs copyset, need uint64) (int64, bool) {
+	var lo int64
+	for n, i := range cs {
+		d := p.drives[i]
+		if !d.fits(need) {
+			return 0, false
+		}
+		if t := d.tier(p.opts.LoadWeight); n == 0 || t < lo {
+			lo = t
+		}
+	}
+	return lo, true
+}
+
+// greedy picks the best fitting drive in each domain not in exclude, and
+// returns the best r.Width of them, or an error naming what is missing.
+func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int, error) {
+	bestIn := map[string]int{}
+	for i, d := range p.drives {
+		dk := r.Domain.key(d)
+		if exclude[dk] || !d.fits(r.MemberBytes) {
+			continue
+		}
+		if j, ok := bestIn[dk]; !ok || p.better(i, j, r.Key) {
+			bestIn[dk] = i
+		}
+	}
+	if len(bestIn) < r.Width {
+		return nil, p.shortage(r, bestIn)
+	}
+	picks := make([]int, 0, len(bestIn))
+	for _, i := range bestIn {
+		picks = append(picks, i)
+	}
+	slices.SortFunc(picks, func(a, b int) int {
+		if p.better(a, b, r.Key) {
+			return -1
+		}
+		if p.better(b, a, r.Key) {
+			return 1
+		}
+		return 0
+	})
+	return picks[:r.Width], nil
+}
+
+// better reports whether drive a ranks above drive b for a decision with
+// the given key: higher tier first, then a hash of the key and the drive id,
+// so that equally good drives take turns across decisions and ties never
+// depend on map or input order.
+func (p *Planner) better(a, b int, key uint64) bool {
+	ta, tb := p.drives[a].tier(p.opts.LoadWeight), p.drives[b].tier(p.opts.LoadWeight)
+	if ta != tb {
+		return ta > tb
+	}
+	salt := hash2(p.opts.Seed, key)
+	ha, hb := hash2(salt, hashString(p.drives[a].ID)), hash2(salt, hashString(p.drives[b].ID))
+	if ha != hb {
+		return ha > hb
+	}
+	return p.drives[a].ID < p.drives[b].ID
+}
+
+// shortage explains a placement that cannot be made, e.g.
+// "placement: need 9 racks with an in-service drive with 1.0 GiB free, have 3: r1, r2, r3".
+func (p *Planner) shortage(r Rule, have map[string]int) error {
+	names := make([]string, 0, len(have))
+	for dk := range have {
+		names = append(names, dk)
+	}
+	slices.Sort(names)
+	list := ""
+	if len(names) > 0 {
+		const show = 12
+		list = ": " + strings.Join(names[:min(len(names), show)], ", ")
+		if len(names) > show {
+			list += fmt.Sprintf(" and %d more", len(names)-show)
+		}
+	}
+	hint := "add drives, or free space on the ones there are"
+	switch r.Domain {
+	case DomainRack:
+		hint = "add in-service drives in more racks, or use failure domain \"host\" on a fleet this small"
+	case DomainHost:
+		hint = "add in-service drives on more hosts, or use failure domain \"drive\" on a fleet this small"
+	}
+	if r.Domain == DomainDrive {
+		return fmt.Errorf("placement: need %d in-service drives with %s free, have %d%s; %s",
+			r.Width, formatBytes(r.MemberBytes), len(names), list, hint)
+	}
+	return fmt.Errorf("placement: need %d %ss with an in-service drive with %s free, have %d%s; %s",
+		r.Width, r.Domain, formatBytes(r.MemberBytes), len(names), list, hint)
+}
+
+// reserve takes need bytes from each chosen drive in the planner's view.
+func (p *Planner) reserve(chosen []int, need uint64) {
+	for _, i := range chosen {
+		p.drives[i].FreeBytes -= min(need, p.drives[i].FreeBytes)
+	}
+}
+
+func (p *Planner) ids(members []int) []string {
+	out := make([]string, len(members))
+	for n, i := range members {
+		out[n] = p.drives[i].ID
+	}
+	return out
+}
+
+// formatBytes renders a size the way an operator reads it: 1.0 GiB.
+func formatBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
