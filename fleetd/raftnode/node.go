@@ -35,6 +35,8 @@ type Node struct {
 	log    *wal.WAL
 	snaps  *raft.FileSnapshotStore
 	addr   string
+	// restarted is true when Open found Raft state in the directory.
+	restarted bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -97,6 +99,9 @@ func Open(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("raftnode: listen for Raft on %q: %w (set AdvertiseAddr if binding to all interfaces)", cfg.BindAddr, err)
 	}
 	n.addr = string(n.trans.LocalAddr())
+	if n.restarted, err = raft.HasExistingState(n.log, n.log, n.snaps); err != nil {
+		return nil, fmt.Errorf("raftnode: read the state in %s: %w", cfg.Dir, err)
+	}
 	if n.raft, err = raft.NewRaft(rc, cfg.FSM, n.log, n.log, n.snaps, n.trans); err != nil {
 		return nil, fmt.Errorf("raftnode: start Raft: %w", err)
 	}
@@ -112,6 +117,11 @@ func (n *Node) Addr() string { return n.addr }
 
 // Self returns this node as a Server, for Bootstrap and AddVoter.
 func (n *Node) Self() Server { return Server{ID: n.cfg.ID, Address: n.addr, Voter: true} }
+
+// Restarted reports whether Open found Raft state in the data directory:
+// the node is a member of a cluster and rejoins it by itself, so it needs
+// neither Bootstrap nor a leader's AddVoter.
+func (n *Node) Restarted() bool { return n.restarted }
 
 // Bootstrap makes this node the first member of a new cluster, with the
 // given voters (this node alone if none are given). Call it once, on a

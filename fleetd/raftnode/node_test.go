@@ -168,6 +168,9 @@ func TestLeaderFailoverLosesNoAcknowledgedWrite(t *testing.T) {
 func TestRestartAllFromDisk(t *testing.T) {
 	c := newCluster(t, 3, true)
 	l := c.leader()
+	if l.node.Restarted() {
+		t.Fatalf("a node opened on an empty directory says it restarted")
+	}
 	for i := range 20 {
 		mustPropose(t, l.node, &state.AddSite{ID: fmt.Sprintf("before-%02d", i)})
 	}
@@ -203,6 +206,11 @@ func TestRestartAllFromDisk(t *testing.T) {
 		t.Fatalf("state after restart differs:\n got %s\nwant %s", got, want)
 	}
 	c.converged(l)
+	for _, m := range c.members {
+		if !m.node.Restarted() {
+			t.Fatalf("%s reopened its data directory but does not say it restarted", m.id)
+		}
+	}
 	if err := c.members[0].node.Bootstrap(); !errors.Is(err, ErrAlreadyBootstrapped) {
 		t.Fatalf("bootstrap of a restarted node: %v, want ErrAlreadyBootstrapped", err)
 	}

@@ -154,6 +154,10 @@ func newCommand(t CommandType) Command {
 		return &RevokeJoinToken{}
 	case TypePruneJoinTokens:
 		return &PruneJoinTokens{}
+	case TypeSetMember:
+		return &SetMember{}
+	case TypeRemoveMember:
+		return &RemoveMember{}
 	}
 	return nil
 }
@@ -169,6 +173,7 @@ func CommandTypes() []CommandType {
 		TypeAddDrive, TypeSetDriveState, TypeSetDriveFirmware, TypeRemoveDrive,
 		TypeCreateVolume, TypeSealVolume, TypeEncodeVolume, TypeReplaceVolumeMember, TypeDeleteVolume,
 		TypeCreateJoinToken, TypeRevokeJoinToken, TypePruneJoinTokens,
+		TypeSetMember, TypeRemoveMember,
 	}
 }
 

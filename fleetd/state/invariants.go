@@ -98,6 +98,11 @@ func (s *State) CheckInvariants() error {
 			}
 		}
 	}
+	for _, m := range s.Members() {
+		if checkID("member", m.ID) != nil || m.APIAddress == "" || checkAddress(m.ID, m.APIAddress) != nil {
+			return fmt.Errorf("member %q: bad id or API address %q", m.ID, m.APIAddress)
+		}
+	}
 	for _, t := range s.JoinTokens() {
 		if checkID("join token", t.ID) != nil || !validHash(t.Hash) {
 			return fmt.Errorf("join token %q: bad id or hash", t.ID)

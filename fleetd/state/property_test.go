@@ -25,6 +25,7 @@ var (
 	poolSlots   = []string{"1", "2", "3"}
 	poolTokens  = []string{"t1", "t2", "t3"}
 	poolSecrets = []string{"alpha", "beta"}
+	poolMembers = []string{"f1", "f2"}
 	allDrive    = []DriveState{DriveProvisioning, DriveInService, DriveSuspect, DriveDraining, DriveDrained, DriveFailed, DriveAwaitingReplacement, DriveRetired}
 	allHost     = []HostState{HostProvisioning, HostInService, HostMaintenance, HostRetired}
 	poolReplica = []Scheme{Replication(2), Replication(3), Replication(1), {Kind: "bogus"}}
@@ -128,6 +129,7 @@ func genCommand(t *rapid.T, s *State) Command {
 		TypeCreateVolume, TypeCreateVolume, TypeCreateVolume, TypeSealVolume, TypeSealVolume, TypeEncodeVolume, TypeEncodeVolume,
 		TypeReplaceVolumeMember, TypeReplaceVolumeMember, TypeReplaceVolumeMember, TypeDeleteVolume,
 		TypeCreateJoinToken, TypeCreateJoinToken, TypeRevokeJoinToken, TypePruneJoinTokens,
+		TypeSetMember, TypeRemoveMember,
 	}
 	switch rapid.SampledFrom(kinds).Draw(t, "kind") {
 	case TypeAddSite:
@@ -191,6 +193,10 @@ func genCommand(t *rapid.T, s *State) Command {
 		return &RevokeJoinToken{ID: pick("token", poolTokens)}
 	case TypePruneJoinTokens:
 		return &PruneJoinTokens{Now: clock("now")}
+	case TypeSetMember:
+		return &SetMember{ID: pick("member", poolMembers), APIAddress: rapid.SampledFrom([]string{"10.0.0.9:7300", "10.0.0.8:7300", "", "bad"}).Draw(t, "api")}
+	case TypeRemoveMember:
+		return &RemoveMember{ID: pick("member", poolMembers)}
 	}
 	panic("genCommand: a command kind has no case")
 }
@@ -383,7 +389,7 @@ func TestEveryCommandTypeRoundTrips(t *testing.T) {
 			t.Fatalf("%s: decoded %#v, want %#v", typ, back, c)
 		}
 	}
-	if n := len(CommandTypes()); n != 26 {
+	if n := len(CommandTypes()); n != 28 {
 		t.Fatalf("%d command types; update this test and the README when adding one", n)
 	}
 }

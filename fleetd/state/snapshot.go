@@ -23,7 +23,12 @@ const SnapshotVersion = 1
 //
 //	{"format":"shingle-fleet-state","version":1,"index":42,"last_volume":7,
 //	 "sites":[...],"rooms":[...],"rows":[...],"racks":[...],
-//	 "hosts":[...],"drives":[...],"volumes":[...],"join_tokens":[...]}
+//	 "hosts":[...],"drives":[...],"volumes":[...],"join_tokens":[...],
+//	 "members":[...]}
+//
+// "members" came after the first release of the layout; a snapshot without
+// it reads as having no members recorded (each server records itself again
+// once it runs), so the version did not change.
 type snapshotV1 struct {
 	Format     string      `json:"format"`
 	Version    int         `json:"version"`
@@ -37,6 +42,7 @@ type snapshotV1 struct {
 	Drives     []Drive     `json:"drives"`
 	Volumes    []Volume    `json:"volumes"`
 	Tokens     []JoinToken `json:"join_tokens"`
+	Members    []Member    `json:"members,omitempty"`
 }
 
 // WriteSnapshot writes s, as of log index index, to w.
@@ -46,6 +52,7 @@ func WriteSnapshot(w io.Writer, s *State, index uint64) error {
 		Format: SnapshotFormat, Version: SnapshotVersion, Index: index, LastVolume: s.lastVolume,
 		Sites: s.Sites(), Rooms: s.Rooms(), Rows: s.Rows(), Racks: s.Racks(),
 		Hosts: s.Hosts(), Drives: s.Drives(), Volumes: s.Volumes(), Tokens: s.JoinTokens(),
+		Members: s.Members(),
 	}
 	if err := json.NewEncoder(bw).Encode(snap); err != nil {
 		return fmt.Errorf("write fleet state snapshot: %w", err)
@@ -125,6 +132,12 @@ func ReadSnapshot(r io.Reader) (*State, uint64, error) {
 			return nil, 0, dup("join token", v.ID)
 		}
 		s.tokens[v.ID] = v
+	}
+	for _, v := range snap.Members {
+		if _, ok := s.members[v.ID]; ok {
+			return nil, 0, dup("member", v.ID)
+		}
+		s.members[v.ID] = v
 	}
 	if err := s.CheckInvariants(); err != nil {
 		return nil, 0, fmt.Errorf("read fleet state snapshot: %w", err)

@@ -21,6 +21,7 @@ type State struct {
 	drives  map[string]Drive
 	volumes map[VolumeID]Volume
 	tokens  map[string]JoinToken
+	members map[string]Member
 	// lastVolume is the id the most recent CreateVolume was given; ids are
 	// never reused, even after a volume is deleted.
 	lastVolume VolumeID
@@ -37,6 +38,7 @@ func New() *State {
 		drives:  map[string]Drive{},
 		volumes: map[VolumeID]Volume{},
 		tokens:  map[string]JoinToken{},
+		members: map[string]Member{},
 	}
 }
 
@@ -52,6 +54,7 @@ func (s *State) Clone() *State {
 		drives:     maps.Clone(s.drives),
 		volumes:    make(map[VolumeID]Volume, len(s.volumes)),
 		tokens:     maps.Clone(s.tokens),
+		members:    maps.Clone(s.members),
 		lastVolume: s.lastVolume,
 	}
 	for id, v := range s.volumes {
@@ -81,6 +84,9 @@ func (s *State) Drive(id string) (Drive, bool) { v, ok := s.drives[id]; return v
 // JoinToken returns the join token with the given id.
 func (s *State) JoinToken(id string) (JoinToken, bool) { v, ok := s.tokens[id]; return v, ok }
 
+// Member returns the fleetd server with the given Raft id.
+func (s *State) Member(id string) (Member, bool) { v, ok := s.members[id]; return v, ok }
+
 // Volume returns the volume with the given id.
 func (s *State) Volume(id VolumeID) (Volume, bool) {
 	v, ok := s.volumes[id]
@@ -108,6 +114,11 @@ func (s *State) Drives() []Drive { return sortedValues(s.drives, func(v Drive) s
 // JoinTokens returns every join token, ordered by id.
 func (s *State) JoinTokens() []JoinToken {
 	return sortedValues(s.tokens, func(v JoinToken) string { return v.ID })
+}
+
+// Members returns every recorded fleetd server, ordered by id.
+func (s *State) Members() []Member {
+	return sortedValues(s.members, func(v Member) string { return v.ID })
 }
 
 // Volumes returns every volume, ordered by id.

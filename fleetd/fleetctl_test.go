@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFleetctlExitCodes checks the exit codes and one-line messages
+// scripts rely on: usage errors, an unreachable fleet, a missing object,
+// and a cluster that has lost its quorum.
+func TestFleetctlExitCodes(t *testing.T) {
+	f := threeNodes(t)
+	l := f.leader()
+	f.seed(l)
+	if err := f.addRack(ctx(t, 10*time.Second), l, "rack-a"); err != nil {
+		t.Fatal(err)
+	}
+
+	oneLine := func(name, errOut string) {
+		t.Helper()
+		if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "fleetctl: ") || strings.Contains(errOut, "goroutine") {
+			t.Fatalf("%s: stderr is not one fleetctl line: %q", name, errOut)
+		}
+	}
+
+	// Success, as a table and as JSON.
+	out, errOut, code := f.fleetctl(nil, "rack", "list")
+	if code != 0 || !strings.Contains(out, "rack-a") || errOut != "" {
+		t.Fatalf("rack list: exit %d\n%s%s", code, out, errOut)
+	}
+	out, _, code = f.fleetctl(nil, "rack", "show", "--output", "json", "rack-a")
+	var shown struct {
+		Rack struct{ ID, Row string } `json:"rack"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &shown) != nil || shown.Rack.ID != "rack-a" || shown.Rack.Row != "w" {
+		t.Fatalf("rack show --output json: exit %d, %q", code, out)
+	}
+
+	// Usage errors: exit 2.
+	for _, args := range [][]string{{"bogus"}, {"rack", "show"}, {"rack", "list", "--bogus"}, {"rack", "list", "--output", "yaml"}, {"cluster", "join"}} {
+		_, errOut, code := f.fleetctl(nil, args...)
+		if code != 2 {
+			t.Fatalf("fleetctl %v: exit %d, want 2 (%s)", args, code, errOut)
+		}
+		oneLine(strings.Join(args, " "), errOut)
+	}
+
+	// Not found: exit 5.
+	for _, args := range [][]string{{"rack", "show", "nope"}, {"host", "show", "nope"}, {"drive", "show", "nope"}, {"volume", "show", "9"}} {
+		_, errOut, code := f.fleetctl(nil, args...)
+		if code != 5 || !strings.Contains(errOut, "does not exist") {
+			t.Fatalf("fleetctl %v: exit %d, want 5 (%s)", args, code, errOut)
+		}
+		oneLine(strings.Join(args, " "), errOut)
+	}
+
+	// Unreachable: exit 3, and the next address is tried first.
+	dead := freePort(t)
+	_, errOut, code = runFleetctl(t, []string{"SHINGLE_FLEET_ADDR=" + dead, "SHINGLE_CA=" + f.operator.CA, "SHINGLE_CERT=" + f.operator.Cert, "SHINGLE_KEY=" + f.operator.Key}, "cluster", "status")
+	if code != 3 || !strings.Contains(errOut, "cannot reach the fleet at "+dead) || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("unreachable: exit %d, %q", code, errOut)
+	}
+	oneLine("unreachable", errOut)
+	out, errOut, code = f.fleetctl(append([]*proc{{api: dead}}, f.up()...), "rack", "list")
+	if code != 0 || !strings.Contains(out, "rack-a") {
+		t.Fatalf("a dead first address should fall through to the next: exit %d, %s", code, errOut)
+	}
+
+	// Lose the quorum: the survivor answers but has no leader, exit 4.
+	survivor := f.follower()
+	for _, p := range f.up() {
+		if p != survivor {
+			f.kill9(p)
+		}
+	}
+	eventually(t, 10*time.Second, func() error {
+		_, errOut, code = f.fleetctl([]*proc{survivor}, "cluster", "status")
+		if code != 4 {
+			return &exitMismatch{code, errOut}
+		}
+		return nil
+	})
+	if !strings.Contains(errOut, "no leader") {
+		t.Fatalf("status without a leader: %q", errOut)
+	}
+	oneLine("status without a leader", errOut)
+	_, errOut, code = f.fleetctl([]*proc{survivor}, "rack", "list")
+	if code != 4 || !strings.Contains(errOut, "no leader") {
+		t.Fatalf("linearizable read without a leader: exit %d, %q", code, errOut)
+	}
+	oneLine("read without a leader", errOut)
+	_, errOut, code = f.fleetctl([]*proc{survivor}, "token", "create")
+	if code != 4 || !strings.Contains(errOut, "no leader") {
+		t.Fatalf("write without a leader: exit %d, %q; want 4", code, errOut)
+	}
+	// A stale read still works on the survivor.
+	out, errOut, code = f.fleetctl([]*proc{survivor}, "rack", "list", "--stale")
+	if code != 0 || !strings.Contains(out, "rack-a") {
+		t.Fatalf("stale read without a leader: exit %d, %s%s", code, out, errOut)
+	}
+}
+
+// exitMismatch is an unexpected fleetctl exit, for eventually.
+type exitMismatch struct {
+	code   int
+	stderr string
+}
+
+func (e *exitMismatch) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.stderr) }

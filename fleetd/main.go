@@ -1,0 +1,129 @@
+// Command fleetd runs one server of the fleet daemon's Raft group: the
+// replicated record of every rack, host, drive and volume, served over a
+// Connect/gRPC API with mutual TLS. See fleetd/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/shingle-storage/shingle/fleetd/pki"
+	"github.com/shingle-storage/shingle/fleetd/raftnode"
+	"github.com/shingle-storage/shingle/fleetd/server"
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "fleetd:", err)
+		os.Exit(1)
+	}
+}
+
+// env names the environment variable that may set a flag.
+func env(name string) []string { return []string{"SHINGLE_FLEETD_" + name} }
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "fleetd",
+		Usage: "run one server of Shingle's fleet daemon (a member of its Raft group)",
+		Description: `fleetd keeps the fleet's replicated state (topology, drives, volumes,
+join tokens) in a 3- or 5-server Raft group, and serves the fleet API
+(Connect, gRPC and JSON over HTTP/2 with mutual TLS) on --api-addr, with
+Raft's own traffic on --raft-addr.
+
+Starting a cluster: start the first server with --bootstrap, then each
+other server with --join <first server's --api-addr>. A server whose --dir
+already holds Raft state rejoins its cluster by itself and ignores both.
+
+Every flag can also be set through the environment variable shown.
+SIGTERM or SIGINT stops the server cleanly (a leader hands leadership over
+first).`,
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "id", EnvVars: env("ID"), Required: true,
+				Usage: "this server's Raft id: stable across restarts and unique in the cluster (the host name is a good choice)"},
+			&cli.StringFlag{Name: "dir", EnvVars: env("DIR"), Required: true,
+				Usage: "data directory: Raft's log (wal/) and snapshots (snapshots/); created if missing"},
+			&cli.StringFlag{Name: "raft-addr", EnvVars: env("RAFT_ADDR"), Value: "127.0.0.1:7301",
+				Usage: "host:port Raft listens on and the other servers dial; must be a specific address, not 0.0.0.0"},
+			&cli.StringFlag{Name: "api-addr", EnvVars: env("API_ADDR"), Value: "127.0.0.1:7300",
+				Usage: "host:port the API listens on; recorded for clients and the other servers, so it must be reachable by them"},
+			&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"),
+				Usage: "also serve /metrics over plain HTTP on this host:port, for scrapers without a client certificate (it is always served on --api-addr under mutual TLS)"},
+			&cli.BoolFlag{Name: "bootstrap", EnvVars: env("BOOTSTRAP"),
+				Usage: "make this brand-new server the first member of a new cluster (ignored if --dir holds Raft state)"},
+			&cli.StringFlag{Name: "join", EnvVars: env("JOIN"),
+				Usage: "API host:port of any member of an existing cluster; this brand-new server asks to be added (ignored if --dir holds Raft state)"},
+			&cli.StringFlag{Name: "ca", EnvVars: []string{"SHINGLE_FLEETD_CA", "SHINGLE_CA"}, Required: true,
+				Usage: "PEM file of the cluster CA certificate: the only root trusted for clients and the other servers"},
+			&cli.StringFlag{Name: "cert", EnvVars: env("CERT"), Required: true,
+				Usage: "PEM file of this server's certificate (role fleetd, valid for --api-addr's host), also used to call the other servers"},
+			&cli.StringFlag{Name: "key", EnvVars: env("KEY"), Required: true,
+				Usage: "PEM file of this server's private key"},
+			&cli.DurationFlag{Name: "heartbeat-interval", EnvVars: env("HEARTBEAT_INTERVAL"), Value: server.DefaultHeartbeatInterval,
+				Usage: "how often agents are told to send heartbeats"},
+			&cli.DurationFlag{Name: "heartbeat-timeout", EnvVars: env("HEARTBEAT_TIMEOUT"), Value: server.DefaultHeartbeatTimeout,
+				Usage: "a host silent for longer than this is shown unreachable"},
+			&cli.DurationFlag{Name: "repair-grace", EnvVars: env("REPAIR_GRACE"), Value: server.DefaultRepairGrace,
+				Usage: "how long a host must have been unreachable before its drives' volumes become candidates for repair"},
+			&cli.StringFlag{Name: "raft-timing", EnvVars: env("RAFT_TIMING"), Value: "production",
+				Usage: "Raft timeouts: production (1 s heartbeat and election, for a data-centre network) or loopback (200 ms, for servers on one machine)"},
+			&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Value: "info",
+				Usage: "least severe log level written (debug, info, warn, error); logs are JSON lines on stderr"},
+		},
+		Action: run,
+	}
+}
+
+// run starts the server and serves until SIGTERM or SIGINT.
+func run(c *cli.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return cli.Exit(fmt.Sprintf("fleetd: --log-level %q: use debug, info, warn or error", c.String("log-level")), 2)
+	}
+	var timing raftnode.Timing
+	switch c.String("raft-timing") {
+	case "production":
+		timing = raftnode.ProductionTiming()
+	case "loopback":
+		timing = raftnode.LoopbackTiming()
+	default:
+		return cli.Exit(fmt.Sprintf("fleetd: --raft-timing %q: use production or loopback", c.String("raft-timing")), 2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.Open(server.Config{
+		ID:                c.String("id"),
+		Dir:               c.String("dir"),
+		RaftAddr:          c.String("raft-addr"),
+		APIAddr:           c.String("api-addr"),
+		MetricsAddr:       c.String("metrics-addr"),
+		TLS:               pki.Files{CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key")},
+		Bootstrap:         c.Bool("bootstrap"),
+		Join:              c.String("join"),
+		Timing:            timing,
+		HeartbeatInterval: c.Duration("heartbeat-interval"),
+		HeartbeatTimeout:  c.Duration("heartbeat-timeout"),
+		RepairGrace:       c.Duration("repair-grace"),
+		Logger:            log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err = srv.Run(ctx)
+	if errors.Is(err, server.ErrRemoved) {
+		log.Info("stopped: " + err.Error())
+		return nil
+	}
+	if err == nil {
+		log.Info("stopped cleanly")
+	}
+	return err
+}
