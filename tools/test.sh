@@ -79,9 +79,20 @@ step "go vet"
 go vet ./...
 go vet -tags qemu ./...
 go vet -tags zonedguest ./...
+go vet -tags smartdata ./agent/health/...
 
 step "go test -race"
 go test -race ./...
+
+# The failure predictor's published figures are checked against the real
+# Backblaze data, which lives beside the repository, not in it.
+smart_data=${SHINGLE_SMART_DATA:-../shared/data/smart}
+if [ -d "$smart_data" ]; then
+	step "failure predictor against the Backblaze data in $smart_data"
+	SHINGLE_SMART_DATA=$(cd "$smart_data" && pwd) go test -tags smartdata -run TestCommittedModelMatchesREADME ./agent/health/predict/train/
+else
+	step "NOT RUN: the predictor's README check (no Backblaze data at $smart_data; set SHINGLE_SMART_DATA)"
+fi
 
 if [ "$qemu" = 1 ]; then
 	install_qemu_deps

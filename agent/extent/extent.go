@@ -59,11 +59,19 @@ type extent struct {
 	// extent whose blob each deletes.
 	tombstoneTargets map[uint64]int
 	damage           string
+	// tornAt maps a zone (in the extent) whose records end in a torn
+	// write to the device offset where the torn bytes start; set by
+	// recovery until a skip record cuts the tail off.
+	tornAt map[int]int64
+	// compactFrom is, while this extent is the destination of a
+	// compaction, the id of the extent being compacted. Only the
+	// compaction writes to it.
+	compactFrom uint64
 }
 
 func newExtent(slot int, id uint64, zones int) *extent {
 	return &extent{slot: slot, id: id, state: StateOpen, used: make([]int64, zones),
-		inflight: make([]int, zones), done: make([]bool, zones), tombstoneTargets: map[uint64]int{}}
+		inflight: make([]int, zones), done: make([]bool, zones), tombstoneTargets: map[uint64]int{}, tornAt: map[int]int64{}}
 }
 
 func (e *extent) inflightTotal() int {
@@ -78,7 +86,10 @@ func (e *extent) inflightTotal() int {
 // record in the last zone unless sealing, and returns the zone (0-based in
 // the extent) and the zones the extent moved on from.
 func (e *extent) reserve(size int64, lay layout, forSeal bool) (int, []int, error) {
-	sealRoom := int64(record.Size(record.SealSize, lay.info.LogicalBlockSize))
+	// The seal, and a skip record in case recovery must cut off a torn
+	// write first.
+	bs := lay.info.LogicalBlockSize
+	sealRoom := int64(record.Size(record.SealSize, bs) + record.Size(record.SkipSize, bs))
 	var left []int
 	for e.cur < len(e.used) {
 		room := lay.zoneCapacity - e.used[e.cur]
@@ -129,11 +140,17 @@ type Info struct {
 	Used int64
 	// Damage says what was lost, for read-only extents.
 	Damage string
+	// Reclaimable is roughly how many bytes compacting the extent would
+	// free: dead bytes less the tombstones it would have to carry over.
+	Reclaimable int64
+	// CompactingFrom is, for the destination of an unfinished compaction,
+	// the extent being compacted.
+	CompactingFrom uint64
 }
 
 func (s *Store) infoOf(e *extent) Info {
 	in := Info{ID: e.id, Slot: e.slot, State: e.state, Records: e.records, LiveBytes: e.liveBytes,
-		DeadBytes: e.deadBytes, Damage: e.damage}
+		DeadBytes: e.deadBytes, Damage: e.damage, CompactingFrom: e.compactFrom, Reclaimable: s.reclaimable(e)}
 	for k, u := range e.used {
 		in.Zones = append(in.Zones, s.lay.zone(e.slot, k))
 		in.Used += u

@@ -202,3 +202,18 @@ func (s *Store) freeZonesLocked() int {
 
 // tick paces waitIdle.
 func (s *Store) tick() <-chan time.Time { return time.After(time.Millisecond) }
+
+// Locate returns the id of the extent that holds key's live blob.
+// Compaction moves blobs, so the answer can change over time.
+func (s *Store) Locate(key record.Key) (uint64, error) {
+	loc, err := s.find(key)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.slots[loc.Extent]; e != nil {
+		return e.id, nil
+	}
+	return 0, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
+}

@@ -1,6 +1,7 @@
 package extent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -65,7 +66,59 @@ func (s *Store) recover() error {
 			target.deadBytes += size
 		}
 	}
+	return s.settleCompactions()
+}
+
+// settleCompactions deals with the compactions a crash interrupted (see
+// compact.go): a sealed destination means the copy is complete and the
+// source goes; an open one means blobs are on the drive twice, and the
+// copies win.
+func (s *Store) settleCompactions() error {
+	for _, dst := range s.slots {
+		if dst == nil || dst.compactFrom == 0 {
+			continue
+		}
+		src := s.byID[dst.compactFrom]
+		switch {
+		case src == nil:
+			// The source is gone, so the compaction finished.
+			dst.compactFrom = 0
+		case dst.state == StateSealed:
+			dst.compactFrom = 0
+			if err := s.drop(context.Background(), src); err != nil {
+				return fmt.Errorf("extent: finishing the compaction of extent %d: %w", src.id, err)
+			}
+		default:
+			if err := s.dropMoved(src, dst); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// dropMoved removes from the index the blobs of src that an unfinished
+// compaction already copied into dst.
+func (s *Store) dropMoved(src, dst *extent) error {
+	moved := map[record.Key]bool{}
+	err := s.records(dst, func(_ int64, h record.Header, _ []byte, _ int) bool {
+		if h.Type == record.TypeBlob {
+			moved[h.Key] = true
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return s.records(src, func(off int64, h record.Header, _ []byte, size int) bool {
+		if h.Type == record.TypeBlob && moved[h.Key] {
+			if s.idx.Delete(h.Key[:], index.Location{Extent: uint32(src.slot), Offset: off, Length: h.Length}) {
+				src.liveBytes -= int64(size)
+				src.deadBytes += int64(size)
+			}
+		}
+		return true
+	})
 }
 
 // recoverSlot reads one extent slot. found is false for a free slot.
@@ -86,7 +139,9 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 		}
 		limit := zoneLimit(z)
 		var stale bool
-		resync := func(h record.Header) bool { return e != nil && e.id != 0 && h.Extent == e.id }
+		// After unreadable bytes, the next record of this extent (or any
+		// record, when none was readable yet) carries on.
+		resync := func(h record.Header) bool { return e == nil || e.id == 0 || h.Extent == e.id }
 		end, gaps, err := scanZone(s.dev, z.Index, limit, func(off int64, h record.Header, raw []byte, size int) bool {
 			if e == nil {
 				e = newExtent(slot, h.Extent, len(zones))
@@ -113,6 +168,13 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 			case record.TypeSeal:
 				e.state = StateSealed
 				e.deadBytes += int64(size)
+			case record.TypeSkip:
+				e.deadBytes += int64(size)
+			case record.TypeOrigin:
+				e.deadBytes += int64(size)
+				if o, err := record.UnmarshalOrigin(raw[record.HeaderSize : record.HeaderSize+int(h.Length)]); err == nil {
+					e.compactFrom = o.Source
+				}
 			}
 			return true
 		}, resync)
@@ -127,9 +189,13 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 		}
 		e.cur = k
 		e.used[k] = limit - z.Start
-		if z.Cond == zoned.CondFull || end < limit {
-			// Nothing may be appended after garbage, or to a full zone.
+		if z.Cond == zoned.CondFull {
 			e.done[k] = true
+		}
+		if end < limit {
+			// A torn tail: recovery appends a skip record after it
+			// before anything else goes in this zone (see cutTornTail).
+			e.tornAt[k] = end
 		}
 		if z.Cond == zoned.CondReadOnly {
 			e.state = StateReadOnly
@@ -145,9 +211,12 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 		return nil, false, nil
 	}
 	if e.id == 0 {
-		// Nothing readable: keep the slot out of use until it is deleted.
-		e.state = StateReadOnly
-		e.id = s.newExtentID()
+		// Written zones without one readable record: a torn first write,
+		// never acknowledged. Free the slot.
+		if err := s.dev.ResetZones(s.lay.zone(slot, 0), s.lay.perExtent); err != nil {
+			return nil, false, fmt.Errorf("extent: resetting slot %d after a torn first write: %w", slot, err)
+		}
+		return nil, false, nil
 	}
 	for i := range s.damaged {
 		if s.damaged[i].Extent == 0 && s.damaged[i].Zone >= s.lay.zone(slot, 0) && s.damaged[i].Zone < s.lay.zone(slot, len(zones)) {
@@ -158,13 +227,60 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 		e.damage = "a zone of the extent went offline or read-only"
 	}
 	if e.state == StateOpen {
-		// The zones left behind take no more records.
+		// The zones left behind take no more records; their torn tails,
+		// if any, stay at the end where a scan stops anyway.
 		for k := 0; k < e.cur; k++ {
 			e.done[k] = true
+		}
+		if err := s.cutTornTail(e, zones[e.cur]); err != nil {
+			return nil, false, err
 		}
 		if e.done[e.cur] && e.cur+1 < len(zones) {
 			e.cur++
 		}
 	}
 	return e, true, nil
+}
+
+// cutTornTail ends the torn tail of open extent e's current zone z, if it
+// has one, with a skip record written straight to the device, so records
+// can be appended after it and later scans pass over the torn bytes without
+// reporting damage. Without room for it, the zone takes no more records. A
+// device error makes the extent read-only.
+func (s *Store) cutTornTail(e *extent, z zoned.Zone) error {
+	k := e.cur
+	from, torn := e.tornAt[k]
+	if !torn || e.done[k] {
+		return nil
+	}
+	bs := s.lay.info.LogicalBlockSize
+	size := record.Size(record.SkipSize, bs)
+	wp := z.Start + e.used[k]
+	if e.used[k]+int64(size) > s.lay.zoneCapacity {
+		e.done[k] = true
+		return nil
+	}
+	buf := zoned.AlignedBuffer(size, bs)
+	h := record.Header{Type: record.TypeSkip, Extent: e.id, Seq: e.seq}
+	if _, err := record.Encode(buf, h, record.Skip{From: uint64(from - z.Start)}.Marshal(), bs); err != nil {
+		return err
+	}
+	_, err := s.dev.WriteAt(buf, wp)
+	if err == nil {
+		err = s.dev.Sync()
+	}
+	if err != nil {
+		e.state, e.done[k] = StateReadOnly, true
+		e.damage = fmt.Sprintf("cutting off a torn write in zone %d failed: %v", z.Index, err)
+		return nil
+	}
+	// Give back the open-zone resource the write took; the zone stays
+	// active and takes appends later.
+	_ = s.dev.CloseZones(z.Index, 1)
+	e.seq++
+	e.records++
+	e.used[k] += int64(size)
+	e.deadBytes += int64(size)
+	delete(e.tornAt, k)
+	return nil
 }

@@ -80,7 +80,9 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 	var gaps []gap
 	for pos < limit {
 		h, raw, size, err := decodeAt(pos)
-		if record.IsCorrupt(err) && resync != nil {
+		// pos is where a record must start: a block without the magic
+		// before the limit is as damaged as one failing its checksum.
+		if (record.IsCorrupt(err) || errors.Is(err, record.ErrNoRecord)) && resync != nil {
 			next := int64(-1)
 			for at := pos + int64(bs); at < limit; at += int64(bs) {
 				if h2, _, _, err2 := decodeAt(at); err2 == nil && resync(h2) {
@@ -91,7 +93,9 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 			if next < 0 {
 				return pos, gaps, err // the tail is torn
 			}
-			gaps = append(gaps, gap{start: pos, end: next, err: err})
+			if !skips(dev, zi, pos, next, decodeAt) {
+				gaps = append(gaps, gap{start: pos, end: next, err: err})
+			}
 			pos = next
 			continue
 		}
@@ -104,6 +108,18 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 		pos += int64(size)
 	}
 	return pos, gaps, nil
+}
+
+// skips reports whether the record at device offset next is a skip record
+// that vouches for the unreadable bytes from from: a torn write that an
+// earlier recovery cut off.
+func skips(dev zoned.Device, zi int, from, next int64, decodeAt func(int64) (record.Header, []byte, int, error)) bool {
+	h, raw, _, err := decodeAt(next)
+	if err != nil || h.Type != record.TypeSkip {
+		return false
+	}
+	sk, err := record.UnmarshalSkip(raw[record.HeaderSize : record.HeaderSize+int(h.Length)])
+	return err == nil && int64(sk.From) == from-dev.Info().ZoneStart(zi)
 }
 
 // zoneLimit is where a zone's written data can end: its write pointer, or

@@ -10,8 +10,10 @@
 // acknowledged only once its record is durable. The only index is in memory
 // (package agent/index); opening a drive rebuilds it by reading every
 // extent's records up to each zone's write pointer. A torn or corrupt tail is
-// detected by its checksum and cut off; the zone it is in takes no further
-// records, so nothing after it is ever mistaken for data.
+// detected by its checksum and cut off: recovery appends a skip record after
+// it, which vouches for the torn bytes, and later records follow. Dead
+// records are reclaimed by compaction (compact.go), which copies what is
+// live into a new extent and resets the old one's zones.
 //
 // The on-drive format is in FORMAT.md.
 package extent

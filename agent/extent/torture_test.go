@@ -3,8 +3,10 @@ package extent_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +24,11 @@ type blobState struct {
 	deleted bool // a delete (or the extent's deletion) returned success
 	// maybeDeleted: a delete was attempted but its outcome is unknown.
 	maybeDeleted bool
+	hist         []string // what happened to it, for failure messages
 }
+
+// note adds to the blob's history.
+func (b *blobState) note(f string, a ...any) { b.hist = append(b.hist, fmt.Sprintf(f, a...)) }
 
 // torture is the shared state of one crash-torture run.
 type torture struct {
@@ -30,12 +36,24 @@ type torture struct {
 	blobs  map[record.Key]*blobState
 	nextID int
 	acks   int // puts that returned success
+
+	cycleAcks atomic.Int64 // puts acknowledged in the current cycle
+	// extentOps serializes compactions and extent deletions, so the model
+	// knows which extent holds a blob when an extent is deleted: a
+	// compaction's destination is an ordinary extent before Compact
+	// returns and the model learns of it.
+	extentOps sync.Mutex
 }
 
 // TestCrashTorture runs many cycles of: open the store, check every blob
-// against what was acknowledged, run concurrent puts, deletes, seals and
-// extent deletions, and cut the power at a random moment (dropping unsynced
-// writes and tearing the last one). Acknowledged blobs must read back byte
+// against what was acknowledged, run concurrent puts, deletes, seals,
+// compactions (finishing any a crash interrupted) and extent deletions,
+// and cut the power at a random moment (dropping unsynced
+// writes and tearing the last one). The moment is a random delay, but
+// never before a random small number of puts (0 to 3) has been
+// acknowledged in the cycle, so the workload makes progress however slow
+// the machine is (the race detector on two cores is several times slower
+// than a laptop). Acknowledged blobs must read back byte
 // for byte, acknowledged deletes must stay deleted, and nothing that was
 // never put may appear.
 func TestCrashTorture(t *testing.T) {
@@ -54,7 +72,7 @@ func TestCrashTorture(t *testing.T) {
 			t.Fatalf("cycle %d: open: %v", cycle, err)
 		}
 		tt.check(t, cycle, s)
-		tt.work(s, rng.Uint64(), time.Duration(rng.IntN(15000))*time.Microsecond, dev)
+		tt.work(s, rng.Uint64(), time.Duration(rng.IntN(15000))*time.Microsecond, int64(rng.IntN(4)), dev)
 		s.Close()
 		must(t, dev.Close()) // the crash already stopped it; Close is a no-op
 		if dev, err = zoned.OpenEmulator(path); err != nil {
@@ -62,10 +80,10 @@ func TestCrashTorture(t *testing.T) {
 		}
 	}
 	defer dev.Close()
-	// Under the race detector the machine is several times slower and
-	// fewer puts land between crashes; a tenth per cycle still exercises
-	// every path.
-	if tt.acks < cycles/10 {
+	// The crash waits for 1.5 acknowledged puts per cycle on average; a
+	// cycle that cannot make progress in two seconds crashes anyway, and
+	// many of those mean the workload is stuck.
+	if tt.acks < cycles {
 		t.Fatalf("only %d puts were acknowledged in %d cycles; the workload is not exercising the store", tt.acks, cycles)
 	}
 	t.Logf("%d cycles, %d puts attempted, %d acknowledged", cycles, len(tt.blobs), tt.acks)
@@ -84,13 +102,21 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 		case err == nil && b.deleted:
 			t.Fatalf("cycle %d: key %x was deleted but is back (extent %d acked %v maybe %v; extents %+v)", cycle, k[:4], b.extent, b.acked, b.maybeDeleted, s.List())
 		case err != nil && b.acked && !b.deleted && !b.maybeDeleted:
-			t.Fatalf("cycle %d: acknowledged key %x is lost", cycle, k[:4])
+			t.Fatalf("cycle %d: acknowledged key %x is lost (extent %d %q; extents %+v; damaged %+v)", cycle, k[:4], b.extent, b.hist, s.List(), s.Stat().Damaged)
 		}
 		if err != nil {
 			// Whatever was uncertain is settled now: it is gone.
 			b.acked, b.deleted, b.maybeDeleted = true, true, false
 		} else if !b.deleted {
 			b.acked, b.maybeDeleted = true, false
+			// A compaction the crash interrupted may have moved it.
+			old := b.extent
+			if b.extent, err = s.Locate(k); err != nil {
+				t.Fatalf("cycle %d: locate %x: %v", cycle, k[:4], err)
+			}
+			if old != b.extent {
+				b.note("cycle %d: located in %d", cycle, b.extent)
+			}
 		}
 	}
 	// Nothing that was never put appears in any extent.
@@ -111,8 +137,10 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 	}
 }
 
-// work runs the workload until the crash.
-func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, dev *zoned.Emulator) {
+// work runs the workload until the crash, which comes after crashAfter
+// once minAcks puts have been acknowledged, or after two seconds.
+func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, minAcks int64, dev *zoned.Emulator) {
+	tt.cycleAcks.Store(0)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for g := range 4 {
@@ -131,6 +159,9 @@ func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, 
 		})
 	}
 	time.Sleep(crashAfter)
+	for deadline := time.Now().Add(2 * time.Second); tt.cycleAcks.Load() < minAcks && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Microsecond)
+	}
 	dev.Crash(zoned.CrashOptions{TearLastWrite: true, Rand: rand.New(rand.NewPCG(seed, 7))})
 	close(stop)
 	wg.Wait()
@@ -141,30 +172,62 @@ func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, 
 func (tt *torture) step(s *extent.Store, rng *rand.Rand) bool {
 	var open, sealed []extent.Info
 	for _, in := range s.List() {
-		switch in.State {
-		case extent.StateOpen:
+		switch {
+		case in.CompactingFrom != 0:
+			// An interrupted compaction: finish it.
+			return tt.compact(s, in.CompactingFrom)
+		case in.State == extent.StateOpen:
 			open = append(open, in)
-		case extent.StateSealed:
+		case in.State == extent.StateSealed:
 			sealed = append(sealed, in)
 		}
 	}
 	switch op := rng.IntN(20); {
 	case len(open) < 2:
 		if _, err := s.CreateExtent(); err != nil && errors.Is(err, extent.ErrFull) && len(sealed) > 0 {
+			// Make room: compact the extent with the most dead bytes.
+			if c := s.Candidates(0); len(c) > 0 {
+				return tt.compact(s, c[0].ID)
+			}
 			tt.deleteExtent(s, sealed[rng.IntN(len(sealed))].ID)
 		}
-	case op < 14:
-		tt.put(s, open[rng.IntN(len(open))].ID, rng)
-	case op < 17:
+	case op < 15:
+		id := open[rng.IntN(len(open))].ID
+		if err := tt.put(s, id, rng); errors.Is(err, extent.ErrFull) {
+			if isDead(s.Seal(ctx, id)) {
+				return false
+			}
+		}
+	case op < 18:
 		tt.delete(s, open[rng.IntN(len(open))].ID, rng)
 	case op < 19:
 		err := s.Seal(ctx, open[rng.IntN(len(open))].ID)
 		if isDead(err) {
 			return false
 		}
-	default:
-		if len(sealed) > 0 && len(open) < 3 {
-			tt.deleteExtent(s, sealed[rng.IntN(len(sealed))].ID)
+	case len(sealed) > 0 && rng.IntN(2) == 0:
+		return tt.compact(s, sealed[rng.IntN(len(sealed))].ID)
+	case len(sealed) > 0 && len(open) < 3:
+		tt.deleteExtent(s, sealed[rng.IntN(len(sealed))].ID)
+	}
+	return true
+}
+
+// compact compacts extent id and moves its blobs in the model; false means
+// the crash happened.
+func (tt *torture) compact(s *extent.Store, id uint64) bool {
+	tt.extentOps.Lock()
+	defer tt.extentOps.Unlock()
+	dst, err := s.Compact(ctx, id, extent.CompactOptions{})
+	if err != nil {
+		return !isDead(err)
+	}
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	for _, b := range tt.blobs {
+		if b.extent == id {
+			b.extent = dst
+			b.note("compacted %d -> %d", id, dst)
 		}
 	}
 	return true
@@ -174,7 +237,8 @@ func isDead(err error) bool {
 	return errors.Is(err, zoned.ErrCrashed) || errors.Is(err, extent.ErrClosed)
 }
 
-func (tt *torture) put(s *extent.Store, id uint64, rng *rand.Rand) {
+// put puts a new blob into extent id and returns the Put's error.
+func (tt *torture) put(s *extent.Store, id uint64, rng *rand.Rand) error {
 	tt.mu.Lock()
 	n := tt.nextID
 	tt.nextID++
@@ -188,12 +252,21 @@ func (tt *torture) put(s *extent.Store, id uint64, rng *rand.Rand) {
 	tt.blobs[k] = b
 	tt.mu.Unlock()
 	_, err := s.Put(ctx, id, k, data)
-	if err == nil {
-		tt.mu.Lock()
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	switch {
+	case err == nil:
 		b.acked = true
+		b.note("acked in %d", id)
 		tt.acks++
-		tt.mu.Unlock()
+		tt.cycleAcks.Add(1)
+	case !isDead(err) && !errors.Is(err, extent.ErrReadOnly):
+		// Refused before anything was written (the extent is full,
+		// sealed or gone): forget it, or a busy loop of refusals would
+		// grow the model without bound.
+		delete(tt.blobs, k)
 	}
+	return err
 }
 
 func (tt *torture) delete(s *extent.Store, holder uint64, rng *rand.Rand) {
@@ -229,6 +302,8 @@ func (tt *torture) delete(s *extent.Store, holder uint64, rng *rand.Rand) {
 }
 
 func (tt *torture) deleteExtent(s *extent.Store, id uint64) {
+	tt.extentOps.Lock()
+	defer tt.extentOps.Unlock()
 	tt.mu.Lock()
 	for _, b := range tt.blobs {
 		if b.extent == id && !b.deleted {

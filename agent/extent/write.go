@@ -47,16 +47,36 @@ func (s *Store) CreateExtent() (uint64, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	if free := s.freeZonesLocked() / s.lay.perExtent; free > s.reserveSlots() {
+		return s.newExtentLocked().id, nil
+	}
+	return 0, fmt.Errorf("%w: all %d extents of %s are in use (%d free zones, kept for compaction); delete or compact extents",
+		ErrFull, s.lay.slots, s.lay.info.Path, s.freeZonesLocked())
+}
+
+// reserveSlots is how many free extent slots CreateExtent leaves for
+// compaction, which needs one to copy into: without it, a drive full of
+// extents whose tombstones delete each other's blobs could never free
+// space. Drives too small to spare one keep none.
+func (s *Store) reserveSlots() int {
+	if s.lay.slots > 2 {
+		return 1
+	}
+	return 0
+}
+
+// newExtentLocked puts a new open extent in the first free slot, which
+// the caller has made sure exists. s.mu is held.
+func (s *Store) newExtentLocked() *extent {
 	for slot, e := range s.slots {
 		if e == nil {
 			e = newExtent(slot, s.newExtentID(), s.lay.perExtent)
 			s.slots[slot] = e
 			s.byID[e.id] = e
-			return e.id, nil
+			return e
 		}
 	}
-	return 0, fmt.Errorf("%w: all %d extents of %s are in use (%d free zones); delete or compact extents",
-		ErrFull, s.lay.slots, s.lay.info.Path, s.freeZonesLocked())
+	panic("extent: newExtentLocked with no free slot")
 }
 
 // writable returns extent id if it can take records. s.mu is held.
@@ -73,31 +93,54 @@ func (s *Store) writable(id uint64) (*extent, error) {
 	case e.state == StateReadOnly:
 		return nil, fmt.Errorf("%w: extent %d: %s", ErrReadOnly, id, e.damage)
 	case e.closing:
-		return nil, fmt.Errorf("%w: extent %d is being sealed or deleted", ErrSealed, id)
+		return nil, fmt.Errorf("%w: extent %d is being sealed, compacted or deleted", ErrSealed, id)
+	case e.compactFrom != 0:
+		return nil, fmt.Errorf("%w: extent %d takes only the records compaction copies into it", ErrSealed, id)
 	}
 	return e, nil
 }
 
+// appendKind says who appends a record, which decides what the extent must
+// allow.
+type appendKind uint8
+
+const (
+	// appendUser: a put or delete; the extent must be writable.
+	appendUser appendKind = iota
+	// appendSeal: the seal record, written by the Seal that claimed the
+	// extent; it may use the room kept for it.
+	appendSeal
+	// appendCompact: a record copied by the compaction that owns the
+	// extent.
+	appendCompact
+)
+
 // appendRecord encodes and appends one record to extent e and returns its
 // zone (in the extent) and device offset. On a device error the extent
 // goes read-only. It takes and releases s.mu.
-func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, forSeal bool) (int, int64, error) {
+func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind appendKind) (int, int64, error) {
 	bs := s.lay.info.LogicalBlockSize
 	size := record.Size(len(payload), bs)
 	s.mu.Lock()
 	// Check again under the lock that reserves the space: a Seal or
 	// DeleteExtent may have begun since the caller looked, and they wait
 	// only for the appends counted in inflight.
-	if !forSeal {
-		if _, err := s.writable(e.id); err != nil || s.byID[e.id] != e {
-			s.mu.Unlock()
-			if err == nil {
-				err = fmt.Errorf("%w: extent %d was deleted", ErrNotFound, e.id)
-			}
-			return 0, 0, err
-		}
+	var err error
+	switch {
+	case s.closed:
+		err = ErrClosed
+	case s.byID[e.id] != e:
+		err = fmt.Errorf("%w: extent %d was deleted", ErrNotFound, e.id)
+	case kind == appendUser:
+		_, err = s.writable(e.id)
+	case kind == appendCompact && (e.compactFrom == 0 || e.state != StateOpen):
+		err = fmt.Errorf("%w: extent %d is no longer a compaction destination", ErrSealed, e.id)
 	}
-	k, left, err := e.reserve(int64(size), s.lay, forSeal)
+	if err != nil {
+		s.mu.Unlock()
+		return 0, 0, err
+	}
+	k, left, err := e.reserve(int64(size), s.lay, kind == appendSeal)
 	if err != nil {
 		s.mu.Unlock()
 		s.finishDrained(e, left)
@@ -179,13 +222,9 @@ func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte)
 	}
 	s.pending[key] = true
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pending, key)
-		s.mu.Unlock()
-	}()
+	defer s.releaseKey(key)
 
-	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeBlob, Key: key}, data, false)
+	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeBlob, Key: key}, data, appendUser)
 	if err != nil {
 		return index.Location{}, err
 	}
@@ -206,6 +245,12 @@ func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Hold the key so compaction cannot move the blob between finding it
+	// and deleting it: the tombstone names the exact record it deletes.
+	if err := s.claimKey(ctx, key); err != nil {
+		return err
+	}
+	defer s.releaseKey(key)
 	loc, err := s.find(key)
 	if err != nil {
 		return err
@@ -218,7 +263,7 @@ func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error
 		return err
 	}
 	t := tombstoneTarget{extent: target.id, offset: loc.Offset, length: loc.Length}
-	if _, _, err := s.appendRecord(h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), false); err != nil {
+	if _, _, err := s.appendRecord(h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), appendUser); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -231,6 +276,35 @@ func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error
 	h.deadBytes += int64(record.Size(tombstoneSize, s.lay.info.LogicalBlockSize))
 	h.tombstoneTargets[target.id]++
 	return nil
+}
+
+// claimKey waits until no put, delete or compaction works on key, then
+// marks it taken until releaseKey.
+func (s *Store) claimKey(ctx context.Context, key record.Key) error {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if !s.pending[key] {
+			s.pending[key] = true
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.tick():
+		}
+	}
+}
+
+func (s *Store) releaseKey(key record.Key) {
+	s.mu.Lock()
+	delete(s.pending, key)
+	s.mu.Unlock()
 }
 
 // Seal ends open extent id: it waits for the records in flight, then
@@ -250,11 +324,16 @@ func (s *Store) Seal(ctx context.Context, id uint64) error {
 		e.closing = false
 		s.mu.Unlock()
 	}()
+	return s.seal(ctx, e)
+}
+
+// seal seals extent e, which the caller has claimed by setting e.closing.
+func (s *Store) seal(ctx context.Context, e *extent) error {
 	if err := s.waitIdle(ctx, e); err != nil {
 		return err
 	}
 	var seal record.Seal
-	err = s.records(e, func(_ int64, h record.Header, raw []byte, size int) bool {
+	err := s.records(e, func(_ int64, h record.Header, raw []byte, size int) bool {
 		seal.Records++
 		seal.Bytes += uint64(size)
 		seal.Checksum = record.Chain(seal.Checksum, raw)
@@ -263,7 +342,7 @@ func (s *Store) Seal(ctx context.Context, id uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), true); err != nil {
+	if _, _, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -283,7 +362,8 @@ func (s *Store) Seal(ctx context.Context, id uint64) error {
 
 // DeleteExtent removes extent id: its blobs leave the index and its zones
 // are reset. An extent whose tombstones still delete blobs of other
-// extents is refused: deleting it would bring those blobs back.
+// extents is refused: deleting it would bring those blobs back; compact it
+// instead, which carries those tombstones over.
 func (s *Store) DeleteExtent(ctx context.Context, id uint64) error {
 	s.mu.Lock()
 	e := s.byID[id]
@@ -296,24 +376,37 @@ func (s *Store) DeleteExtent(ctx context.Context, id uint64) error {
 		return fmt.Errorf("%w: no extent %d", ErrNotFound, id)
 	case e.closing:
 		s.mu.Unlock()
-		return fmt.Errorf("%w: extent %d is being sealed or deleted", ErrSealed, id)
+		return fmt.Errorf("%w: extent %d is being sealed, compacted or deleted", ErrSealed, id)
+	case e.compactFrom != 0:
+		s.mu.Unlock()
+		return fmt.Errorf("extent: extent %d is the destination of an unfinished compaction of extent %d; compact %d again to finish it",
+			id, e.compactFrom, e.compactFrom)
 	}
 	for target, n := range e.tombstoneTargets {
 		if n > 0 && target != id && s.byID[target] != nil {
 			s.mu.Unlock()
-			return fmt.Errorf("extent: extent %d holds tombstones for blobs of extent %d; delete or compact that one first", id, target)
+			return fmt.Errorf("extent: extent %d holds tombstones for blobs of extent %d; compact it, or delete or compact %d first",
+				id, target, target)
 		}
 	}
 	e.closing = true
 	s.mu.Unlock()
-	if err := s.waitIdle(ctx, e); err != nil {
+	if err := s.drop(ctx, e); err != nil {
 		s.mu.Lock()
 		e.closing = false
 		s.mu.Unlock()
 		return err
 	}
-	// Drop its blobs from the index.
-	err := s.records(e, func(off int64, h record.Header, _ []byte, _ int) bool {
+	return nil
+}
+
+// drop removes extent e, which the caller has claimed: its blobs leave the
+// index, its zones are reset and its slot is freed.
+func (s *Store) drop(ctx context.Context, e *extent) error {
+	if err := s.waitIdle(ctx, e); err != nil {
+		return err
+	}
+	err := s.records(e, func(off int64, h record.Header, _ []byte, size int) bool {
 		if h.Type == record.TypeBlob {
 			loc := index.Location{Extent: uint32(e.slot), Offset: off, Length: h.Length}
 			s.mu.Lock()
@@ -323,20 +416,17 @@ func (s *Store) DeleteExtent(ctx context.Context, id uint64) error {
 		return true
 	})
 	if err != nil && e.state != StateReadOnly {
-		s.mu.Lock()
-		e.closing = false
-		s.mu.Unlock()
 		return err
 	}
 	if err := s.dev.ResetZones(s.lay.zone(e.slot, 0), s.lay.perExtent); err != nil {
 		s.mu.Lock()
-		e.state, e.damage, e.closing = StateReadOnly, fmt.Sprintf("reset failed: %v", err), false
+		e.state, e.damage = StateReadOnly, fmt.Sprintf("reset failed: %v", err)
 		s.mu.Unlock()
-		return fmt.Errorf("%w: deleting extent %d: %w", ErrReadOnly, id, err)
+		return fmt.Errorf("%w: deleting extent %d: %w", ErrReadOnly, e.id, err)
 	}
 	s.mu.Lock()
 	s.slots[e.slot] = nil
-	delete(s.byID, id)
+	delete(s.byID, e.id)
 	s.mu.Unlock()
 	return nil
 }

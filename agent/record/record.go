@@ -49,6 +49,15 @@ const (
 	TypeTombstone Type = 2
 	// TypeSeal ends an extent; its payload is a Seal.
 	TypeSeal Type = 3
+	// TypeSkip follows a torn write that recovery cut off: it vouches that
+	// the bytes between the previous record and itself hold nothing that
+	// was ever acknowledged, so later scans do not report them as damage.
+	// Its payload is a Skip.
+	TypeSkip Type = 4
+	// TypeOrigin is the first record of an extent that compaction fills:
+	// it names the extent whose live records it copies. Its payload is an
+	// Origin.
+	TypeOrigin Type = 5
 )
 
 // String names the type.
@@ -60,9 +69,15 @@ func (t Type) String() string {
 		return "tombstone"
 	case TypeSeal:
 		return "seal"
+	case TypeSkip:
+		return "skip"
+	case TypeOrigin:
+		return "origin"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
+
+func (t Type) known() bool { return t >= TypeBlob && t <= TypeOrigin }
 
 // Key names a blob: 32 bytes chosen by the caller (typically a hash).
 type Key [KeySize]byte
@@ -117,7 +132,7 @@ func Encode(dst []byte, h Header, payload []byte, blockSize int) ([]byte, error)
 	if len(payload) > MaxPayload {
 		return nil, fmt.Errorf("record: payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
 	}
-	if h.Type != TypeBlob && h.Type != TypeTombstone && h.Type != TypeSeal {
+	if !h.Type.known() {
 		return nil, fmt.Errorf("record: cannot encode %v", h.Type)
 	}
 	size := Size(len(payload), blockSize)
@@ -175,9 +190,7 @@ func DecodeHeader(b []byte) (Header, error) {
 		Seq:    le.Uint32(b[52:]),
 	}
 	copy(h.Key[:], b[16:48])
-	switch h.Type {
-	case TypeBlob, TypeTombstone, TypeSeal:
-	default:
+	if !h.Type.known() {
 		return Header{}, ErrType
 	}
 	if h.Length > MaxPayload {
