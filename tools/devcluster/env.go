@@ -48,7 +48,7 @@ func (cl *cluster) greet() {
 		"fleetctl cluster members",
 		"fleetctl rack list",
 		"fleetctl host list --rack rack-1",
-		"fleetctl rack show rack-2 --output json",
+		"fleetctl rack show --output json rack-2",
 		"fleetctl token create --rack rack-1 --ttl 30m",
 		"fleetctl cluster transfer-leader",
 		"fleetctl cluster snapshot save /tmp/fleet.snap",
