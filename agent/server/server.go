@@ -1,0 +1,152 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
+	"github.com/shingle-storage/shingle/fleetd/pki"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Addr is the host:port the API listens on ("127.0.0.1:0" picks a
+	// free port; see Server.Addr).
+	Addr string
+	// TLS names the cluster CA and the agent's certificate and key. Every
+	// caller must present a certificate the CA signed.
+	TLS pki.Files
+	// Drives are the drives to serve. The server owns them from New on
+	// and closes them when it stops.
+	Drives []*Drive
+	// Fleet, if its Addr is set, registers the host with fleetd and sends
+	// heartbeats. An empty Fleet.Address advertises the listen address.
+	Fleet Fleet
+	// ShutdownTimeout bounds how long stopping waits for requests in
+	// flight (30s).
+	ShutdownTimeout time.Duration
+	// Logger receives the server's logs.
+	Logger *slog.Logger
+}
+
+// Server is a running agent API.
+type Server struct {
+	cfg     Config
+	drives  *drives
+	metrics *metrics
+	ln      net.Listener
+	http    *http.Server
+	reg     *registrar
+	log     *slog.Logger
+}
+
+// New listens on cfg.Addr and prepares the API over cfg.Drives. On error
+// the drives are closed.
+func New(cfg Config) (_ *Server, err error) {
+	defer func() {
+		if err != nil {
+			closeDrives(cfg.Drives, cfg.Logger)
+		}
+	}()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	ds, err := newDrives(cfg.Drives)
+	if err != nil {
+		return nil, err
+	}
+	serverTLS, err := pki.ServerConfig(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("agent TLS: %w", err)
+	}
+	s := &Server{cfg: cfg, drives: ds, metrics: newMetrics(ds), log: cfg.Logger}
+	mux := http.NewServeMux()
+	mux.Handle(agentv1connect.NewExtentServiceHandler(&control{drives: ds}))
+	(&dataPath{drives: ds, metrics: s.metrics, log: cfg.Logger}).mount(mux)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	s.http = &http.Server{
+		Handler:           requireClientCert(mux),
+		TLSConfig:         serverTLS,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("agent API: %w; pick a free --addr", err)
+	}
+	s.ln = tls.NewListener(ln, serverTLS)
+	if cfg.Fleet.Addr != "" {
+		clientTLS, err := pki.ClientConfig(cfg.TLS)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("agent TLS: %w", err)
+		}
+		if cfg.Fleet.Address == "" {
+			cfg.Fleet.Address = ln.Addr().String()
+		}
+		s.reg = newRegistrar(cfg.Fleet, clientTLS, ds, cfg.Logger)
+	}
+	return s, nil
+}
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Run serves until ctx ends, then stops: it stops taking requests, lets
+// the ones in flight (writes included) finish, and closes every drive's
+// store. It returns nil after a clean stop.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	regCtx, stopReg := context.WithCancel(ctx)
+	defer stopReg()
+	if s.reg != nil {
+		wg.Go(func() { s.reg.run(regCtx) })
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.http.Serve(s.ln) }()
+	s.log.Info("serving", "addr", s.Addr(), "drives", len(s.drives.list))
+
+	var err error
+	select {
+	case err = <-served:
+		err = fmt.Errorf("agent API stopped: %w", err)
+	case <-ctx.Done():
+		s.log.Info("stopping: draining requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		if serr := s.http.Shutdown(sctx); serr != nil {
+			err = fmt.Errorf("agent API: requests still in flight after %s: %w", s.cfg.ShutdownTimeout, serr)
+		}
+		cancel()
+		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+	}
+	stopReg()
+	wg.Wait()
+	return errors.Join(err, closeDrives(s.drives.list, s.log))
+}
+
+// closeDrives closes every drive, logging each.
+func closeDrives(list []*Drive, log *slog.Logger) error {
+	var errs []error
+	for _, d := range list {
+		if err := d.Close(); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if log != nil {
+			log.Info("closed drive", "drive", d.ID, "path", d.Path)
+		}
+	}
+	return errors.Join(errs...)
+}
