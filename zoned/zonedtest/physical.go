@@ -1,0 +1,78 @@
+package zonedtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shingle-storage/shingle/zoned"
+)
+
+// Benchmarks above the zoned layer report their speed as a ratio against
+// the physical limit measured in the same run, on the same filesystem as
+// the emulated drive: these functions measure that limit.
+
+// RawWrite writes total bytes sequentially in blocks of block bytes to a
+// new file in dir (O_DIRECT when direct, as the emulator uses it), then
+// fdatasyncs once, removes the file and returns the bandwidth in MB/s.
+func RawWrite(dir string, total int64, block int, direct bool) (float64, error) {
+	f, path, err := openRaw(dir, direct)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	buf := zoned.AlignedBuffer(block, 4096)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	start := time.Now()
+	for off := int64(0); off < total; off += int64(block) {
+		if _, err := f.WriteAt(buf, off); err != nil {
+			return 0, err
+		}
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return 0, err
+	}
+	return float64(total) / time.Since(start).Seconds() / 1e6, nil
+}
+
+// RawRead reads the file at path sequentially in blocks of block bytes from
+// offset from to offset to (O_DIRECT when direct) and returns the
+// bandwidth in MB/s: the physical limit of a scan of that file.
+func RawRead(path string, from, to int64, block int, direct bool) (float64, error) {
+	flags := os.O_RDONLY
+	if direct {
+		flags |= syscall.O_DIRECT
+	}
+	f, err := os.OpenFile(path, flags, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := zoned.AlignedBuffer(block, 4096)
+	start := time.Now()
+	for off := from; off < to; off += int64(block) {
+		n := min(int64(block), to-off)
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return 0, fmt.Errorf("raw read at %d: %w", off, err)
+		}
+	}
+	return float64(to-from) / time.Since(start).Seconds() / 1e6, nil
+}
+
+func openRaw(dir string, direct bool) (*os.File, string, error) {
+	path := filepath.Join(dir, "raw")
+	os.Remove(path)
+	flags := os.O_RDWR | os.O_CREATE
+	if direct {
+		flags |= syscall.O_DIRECT
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	return f, path, err
+}
