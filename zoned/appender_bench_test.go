@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shingle-storage/shingle/zoned"
+	"github.com/shingle-storage/shingle/zoned/zonedtest"
 )
 
 // BenchmarkAppender measures durable appends through the Appender on an
@@ -124,26 +125,15 @@ func benchAppender(b *testing.B, size, appenders int) {
 // minutes.
 func rawBytes(total int64) int64 { return min(max(total, 64<<20), 256<<20) }
 
-// rawWrite writes total bytes sequentially in blocks of size to a new file
-// in dir, then fdatasyncs, and returns the bandwidth in MB/s.
+// rawWrite measures the physical limit for the appends: see
+// zonedtest.RawWrite.
 func rawWrite(b *testing.B, dir string, total int64, size int, direct bool) float64 {
 	b.Helper()
-	f := openRaw(b, dir, direct)
-	defer f.Close()
-	buf := zoned.AlignedBuffer(size, 4096)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
-	start := time.Now()
-	for off := int64(0); off < total; off += int64(size) {
-		if _, err := f.WriteAt(buf, off); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+	mbps, err := zonedtest.RawWrite(dir, total, size, direct)
+	if err != nil {
 		b.Fatal(err)
 	}
-	return float64(total) / time.Since(start).Seconds() / 1e6
+	return mbps
 }
 
 // syncPerAppendRate measures 4 KiB sequential writes each followed by an
