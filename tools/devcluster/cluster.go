@@ -28,9 +28,12 @@ type cluster struct {
 	// operator is the certificate fleetctl (and devcluster) use.
 	operator pki.Files
 	certs    map[string]pki.Files
+	// withAgents is whether to run the storage hosts' agents.
+	withAgents bool
 
 	mu     sync.Mutex
-	procs  []*process
+	procs  []*process // fleetd servers
+	agents []*process
 	leader string
 }
 
@@ -54,6 +57,11 @@ func (cl *cluster) prepare(basePort int, topo topology) error {
 		}
 	}
 	cfg.Topology = topo
+	if cl.withAgents {
+		if err := cfg.addAgents(topo); err != nil {
+			return err
+		}
+	}
 	cl.cfg = cfg
 	if err := cl.dir.saveConfig(cfg); err != nil {
 		return err
@@ -64,26 +72,30 @@ func (cl *cluster) prepare(basePort int, topo topology) error {
 	return cl.makeCerts()
 }
 
-// build compiles fleetd and fleetctl from the checkout devcluster runs in
-// into <dir>/bin.
+// build compiles fleetd, fleetctl and agent from the checkout devcluster
+// runs in into <dir>/bin.
 func (cl *cluster) build() error {
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 	if err != nil {
 		return fmt.Errorf("find the Shingle checkout (run devcluster from inside it, with go on PATH): %w", err)
 	}
-	fmt.Fprintf(cl.out, "building fleetd and fleetctl into %s\n", cl.dir.path("bin"))
+	fmt.Fprintf(cl.out, "building fleetd, fleetctl and agent into %s\n", cl.dir.path("bin"))
+	// -o with a directory names each binary after its package, so the
+	// agent lands in bin/agent rather than clashing with the agent/
+	// directory of the checkout.
 	cmd := exec.Command("go", "build", "-o", cl.dir.path("bin")+string(filepath.Separator),
-		"github.com/shingle-storage/shingle/fleetd", "github.com/shingle-storage/shingle/tools/fleetctl")
+		"github.com/shingle-storage/shingle/fleetd", "github.com/shingle-storage/shingle/tools/fleetctl",
+		"github.com/shingle-storage/shingle/agent")
 	cmd.Dir = strings.TrimSpace(string(root))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("build fleetd and fleetctl: %w", err)
+		return fmt.Errorf("build fleetd, fleetctl and agent (the compiler's errors are above): %w", err)
 	}
 	return nil
 }
 
 // makeCerts makes (or keeps) the CA, a certificate per fleetd server, one
-// for the operator, and one per host for the agents to come.
+// for the operator, and one per host for its agent.
 func (cl *cluster) makeCerts() error {
 	d := pki.Dir(cl.dir.pkiDir())
 	ca, err := d.EnsureCA()
@@ -96,8 +108,15 @@ func (cl *cluster) makeCerts() error {
 			return err
 		}
 	}
+	hosts := map[string]bool{}
 	for _, rh := range cl.cfg.Topology.hosts() {
-		if cl.certs[rh[1]], err = d.Ensure(ca, pki.Request{Name: rh[1], Role: pki.RoleAgent}); err != nil {
+		hosts[rh[1]] = true
+	}
+	for _, a := range cl.cfg.Agents {
+		hosts[a.Host] = true
+	}
+	for h := range hosts {
+		if cl.certs[h], err = d.Ensure(ca, pki.Request{Name: h, Role: pki.RoleAgent}); err != nil {
 			return err
 		}
 	}
@@ -106,7 +125,8 @@ func (cl *cluster) makeCerts() error {
 }
 
 // up starts the servers, waits for a leader and for every member to be
-// recorded, registers the topology and writes the env file.
+// recorded, registers the topology, writes the env file, and starts the
+// agents and waits for them to register.
 func (cl *cluster) up(ctx context.Context) error {
 	first := cl.cfg.Nodes[0]
 	for _, n := range cl.cfg.Nodes {
@@ -154,7 +174,16 @@ func (cl *cluster) up(ctx context.Context) error {
 	if err := os.WriteFile(cl.dir.joinTokenFile(), []byte(tok.Msg.GetToken()+"\n"), 0o600); err != nil {
 		return err
 	}
-	return cl.writeEnv()
+	if err := cl.writeEnv(); err != nil {
+		return err
+	}
+	if !cl.withAgents || len(cl.cfg.Agents) == 0 {
+		return nil
+	}
+	if err := cl.startAgents(tok.Msg.GetToken()); err != nil {
+		return err
+	}
+	return cl.waitAgents(wctx, fleet)
 }
 
 // client is an HTTP client with the operator's certificate.
@@ -205,13 +234,19 @@ func (cl *cluster) exited(p *process, err error) {
 	fmt.Fprintf(os.Stderr, "\n%s exited unexpectedly (%v); the last lines of %s:\n%s\n", p.name, err, p.log, p.tail(2000))
 }
 
-// down stops every server, all at once, and reports any that failed to
-// stop cleanly.
+// down stops every agent, then every server (so that the agents' last
+// calls find fleetd up), each group all at once, and reports any process
+// that failed to stop cleanly.
 func (cl *cluster) down() error {
 	cl.mu.Lock()
-	procs := cl.procs
-	cl.procs = nil
+	agents, procs := cl.agents, cl.procs
+	cl.agents, cl.procs = nil, nil
 	cl.mu.Unlock()
+	return errors.Join(stopAll(agents), stopAll(procs))
+}
+
+// stopAll stops procs at once and waits for them all.
+func stopAll(procs []*process) error {
 	errs := make([]error, len(procs))
 	var wg sync.WaitGroup
 	for i, p := range procs {

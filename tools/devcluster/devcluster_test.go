@@ -2,28 +2,43 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/server"
+	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
+	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
+	"github.com/shingle-storage/shingle/fleetd/pki"
 )
 
-// freeBase finds a base port whose API and Raft ports are all free.
-func freeBase(t *testing.T) int {
+// freeBase finds a base port whose API and Raft ports, and the first
+// agents agent ports, are all free.
+func freeBase(t *testing.T, agents int) int {
 	t.Helper()
 	for range 50 {
 		base := 20000 + rand.IntN(30000)
 		ok := true
-		for _, p := range []int{base + 1, base + 2, base + 3, base + 101, base + 102, base + 103} {
+		ports := []int{base + 1, base + 2, base + 3, base + 101, base + 102, base + 103}
+		for i := 1; i <= agents; i++ {
+			ports = append(ports, base+agentPortOffset+i)
+		}
+		for _, p := range ports {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 			if err != nil {
 				ok = false
@@ -123,16 +138,108 @@ func shell(t *testing.T, line string) (string, int) {
 	return "", -1
 }
 
-// TestDevclusterComesBackWithItsData runs the dev cluster, uses it through
-// its env file from a bare shell, stops it with Ctrl-C, and runs it again
-// on the same directory: the same cluster returns with its data.
+// agentClient calls an agent with the operator's certificate.
+func agentClient(t *testing.T, dir string) *http.Client {
+	t.Helper()
+	p := filepath.Join(dir, "pki")
+	conf, err := pki.ClientConfig(pki.Files{CA: filepath.Join(p, "ca.pem"), Cert: filepath.Join(p, "operator.pem"), Key: filepath.Join(p, "operator-key.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: conf, ForceAttemptHTTP2: true}, Timeout: 10 * time.Second}
+}
+
+// blobURL is where the test keeps its blob on an agent.
+func blobURL(addr, drive string, extent uint64) string {
+	return fmt.Sprintf("https://%s/v1/drives/%s/extents/%d/blobs/%s", addr, drive, extent, strings.Repeat("ab", 32))
+}
+
+// putBlob stores body on the first drive of the agent at addr and
+// returns the blob's URL.
+func putBlob(t *testing.T, hc *http.Client, addr string, body []byte) string {
+	t.Helper()
+	ctx := t.Context()
+	c := agentv1connect.NewExtentServiceClient(hc, "https://"+addr)
+	drives, err := c.ListDrives(ctx, connect.NewRequest(&agentv1.ListDrivesRequest{}))
+	if err != nil || len(drives.Msg.GetDrives()) == 0 {
+		t.Fatalf("list the drives of the agent at %s: %v (%d drives)", addr, err, len(drives.Msg.GetDrives()))
+	}
+	drive := drives.Msg.GetDrives()[0].GetId()
+	ext, err := c.CreateExtent(ctx, connect.NewRequest(&agentv1.CreateExtentRequest{Drive: drive}))
+	if err != nil {
+		t.Fatalf("create an extent on %s: %v", drive, err)
+	}
+	url := blobURL(addr, drive, ext.Msg.GetExtent().GetId())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(server.HeaderCRC32C, server.FormatCRC32C(body))
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("put a blob: %v", err)
+	}
+	msg, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("put a blob: %s\n%s", res.Status, msg)
+	}
+	return url
+}
+
+// getBlob reads the blob at url.
+func getBlob(t *testing.T, hc *http.Client, url string) []byte {
+	t.Helper()
+	res, err := hc.Get(url)
+	if err != nil {
+		t.Fatalf("get %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("get %s: %s\n%s", url, res.Status, body)
+	}
+	return body
+}
+
+// fleetDrives lists the drive ids fleetctl shows, and the output.
+func fleetDrives(t *testing.T, env string) ([]string, string) {
+	t.Helper()
+	out, code := shell(t, ". '"+env+"' && fleetctl drive list")
+	if code != 0 {
+		t.Fatalf("drive list: exit %d\n%s", code, out)
+	}
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		ids = append(ids, strings.Fields(line)[0])
+	}
+	sort.Strings(ids)
+	return ids, out
+}
+
+// reachableHosts counts the hosts fleetctl shows as reachable.
+func reachableHosts(t *testing.T, env string) (int, string) {
+	t.Helper()
+	out, code := shell(t, ". '"+env+"' && fleetctl host list --output json")
+	if code != 0 {
+		t.Fatalf("host list: exit %d\n%s", code, out)
+	}
+	return strings.Count(out, `"reachability": "reachable"`), out
+}
+
+// TestDevclusterComesBackWithItsData runs the dev cluster with its agents,
+// uses it through its env file from a bare shell, stores a blob on an
+// agent, stops it all with Ctrl-C, and runs it again on the same
+// directory: the same cluster returns with its data, and the same agents
+// with the same drives and the blob.
 func TestDevclusterComesBackWithItsData(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "devcluster")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build devcluster: %v\n%s", err, out)
 	}
 	dir := filepath.Join(t.TempDir(), "dev")
-	base := freeBase(t)
+	const hosts, drives = 6, 12
+	base := freeBase(t, hosts)
 	d := startDevcluster(t, bin, "--dir", dir, "--base-port", fmt.Sprint(base), "--racks", "3", "--hosts-per-rack", "2")
 	env := filepath.Join(dir, "env")
 	if !strings.Contains(d.output(), ". '"+env+"'") {
@@ -146,15 +253,32 @@ func TestDevclusterComesBackWithItsData(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "members:") || !strings.Contains(out, "3") {
 		t.Fatalf("cluster status: exit %d\n%s", code, out)
 	}
+	agent1 := fmt.Sprintf("127.0.0.1:%d", base+agentPortOffset+1)
+	if !strings.Contains(d.output(), "agent "+agent1) {
+		t.Fatalf("devcluster does not print the agents' addresses:\n%s", d.output())
+	}
+	if n, out := reachableHosts(t, env); n != hosts {
+		t.Fatalf("%d hosts reachable, want %d:\n%s", n, hosts, out)
+	}
+	before, out := fleetDrives(t, env)
+	if len(before) != drives || strings.Count(out, "emulated") != drives {
+		t.Fatalf("%d drives listed, want %d emulated ones:\n%s", len(before), drives, out)
+	}
+	hc := agentClient(t, dir)
+	blob := []byte("kept across a restart")
+	url := putBlob(t, hc, agent1, blob)
+
 	d.interrupt(t)
 	if !strings.Contains(d.output(), "stopped.") {
 		t.Fatalf("devcluster did not say it stopped:\n%s", d.output())
 	}
 	// Every server is gone: its API port is free again.
-	if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+1)); err != nil {
-		t.Fatalf("fleet-1's port is still taken after Ctrl-C: %v", err)
-	} else {
-		ln.Close()
+	for name, port := range map[string]int{"fleet-1": base + 1, "the first agent": base + agentPortOffset + 1, "the last agent": base + agentPortOffset + hosts} {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+			t.Fatalf("%s's port is still taken after Ctrl-C: %v", name, err)
+		} else {
+			ln.Close()
+		}
 	}
 	out, code = shell(t, ". '"+env+"' && fleetctl cluster status")
 	if code != 3 {
@@ -162,11 +286,34 @@ func TestDevclusterComesBackWithItsData(t *testing.T) {
 	}
 
 	// Again, asking for one rack only: the three from the first run are
-	// still there, so the data came back from disk.
+	// still there, so the data came back from disk; every host's agent is
+	// back with the same drives, and the blob is still on its drive.
 	d = startDevcluster(t, bin, "--dir", dir, "--racks", "1", "--hosts-per-rack", "1")
 	out, code = shell(t, ". '"+env+"' && fleetctl rack list --output json")
 	if code != 0 || strings.Count(out, `"id": "rack-`) != 3 {
 		t.Fatalf("rack list after the restart: exit %d\n%s", code, out)
+	}
+	if n, out := reachableHosts(t, env); n != hosts {
+		t.Fatalf("after the restart %d hosts reachable, want %d:\n%s", n, hosts, out)
+	}
+	if after, out := fleetDrives(t, env); !slices.Equal(after, before) {
+		t.Fatalf("after the restart the drives are\n%v, want the same as before,\n%v:\n%s", after, before, out)
+	}
+	if got := getBlob(t, hc, url); !bytes.Equal(got, blob) {
+		t.Fatalf("after the restart the blob reads %q, want %q", got, blob)
+	}
+	d.interrupt(t)
+
+	// Without agents, the hosts stay registered but nothing answers for
+	// them.
+	d = startDevcluster(t, bin, "--dir", dir, "--agents=false")
+	if strings.Contains(d.output(), "agent "+agent1) {
+		t.Fatalf("devcluster --agents=false prints agents:\n%s", d.output())
+	}
+	if ln, err := net.Listen("tcp", agent1); err != nil {
+		t.Fatalf("an agent runs with --agents=false: %v", err)
+	} else {
+		ln.Close()
 	}
 	d.interrupt(t)
 }

@@ -33,28 +33,62 @@ func shellQuote(s string) string {
 func (cl *cluster) greet() {
 	t := cl.cfg.Topology
 	w := cl.out
-	fmt.Fprintf(w, "\nShingle development cluster is up: %d fleetd servers, %d racks of %d hosts (agents not running yet).\n",
-		len(cl.cfg.Nodes), t.Racks, t.HostsPerRack)
+	agents := "agents not started (--agents=false)"
+	if cl.withAgents {
+		drives := 0
+		for _, a := range cl.cfg.Agents {
+			drives += a.Drives
+		}
+		agents = fmt.Sprintf("%d agents with %d drives", len(cl.cfg.Agents), drives)
+	}
+	fmt.Fprintf(w, "\nShingle development cluster is up: %d fleetd servers, %d racks of %d hosts, %s.\n",
+		len(cl.cfg.Nodes), t.Racks, t.HostsPerRack, agents)
 	fmt.Fprintf(w, "  directory:  %s\n", cl.dir)
 	for _, n := range cl.cfg.Nodes {
 		fmt.Fprintf(w, "  %s:    api %s, raft %s, log %s\n", n.ID, n.API, n.Raft, cl.dir.nodeLog(n.ID))
 	}
 	fmt.Fprintf(w, "  leader:     %s\n", cl.leader)
 	fmt.Fprintf(w, "  join token: %s (for agents)\n", cl.dir.joinTokenFile())
+	if cl.withAgents {
+		for _, a := range cl.cfg.Agents {
+			fmt.Fprintf(w, "  %s: agent %s, %d x %s drives in %s, log %s\n", a.Host, a.Addr, a.Drives, sizeString(a.DriveBytes),
+				cl.dir.drivesDir(a.Host), cl.dir.agentLog(a.Host))
+		}
+	}
 	fmt.Fprintf(w, "\nIn another shell:\n")
-	for _, line := range []string{
+	lines := []string{
 		". " + shellQuote(cl.dir.envFile()),
 		"fleetctl cluster status",
 		"fleetctl cluster members",
 		"fleetctl rack list",
 		"fleetctl host list --rack rack-1",
+		"fleetctl drive list",
 		"fleetctl rack show --output json rack-2",
 		"fleetctl token create --rack rack-1 --ttl 30m",
 		"fleetctl cluster transfer-leader",
 		"fleetctl cluster snapshot save /tmp/fleet.snap",
 		"curl -s --cacert \"$SHINGLE_CA\" --cert \"$SHINGLE_CERT\" --key \"$SHINGLE_KEY\" https://" + cl.cfg.Nodes[0].API + "/metrics | grep '^shingle_fleetd'",
-	} {
+	}
+	if cl.withAgents && len(cl.cfg.Agents) > 0 {
+		lines = append(lines, "curl -s --cacert \"$SHINGLE_CA\" --cert \"$SHINGLE_CERT\" --key \"$SHINGLE_KEY\" -H 'Content-Type: application/json' -d '{}' https://"+
+			cl.cfg.Agents[0].Addr+"/shingle.agent.v1.ExtentService/ListDrives")
+	}
+	for _, line := range lines {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
-	fmt.Fprintf(w, "\nCtrl-C stops the cluster; run devcluster --dir %s again to bring it back.\nready\n", shellQuote(string(cl.dir)))
+	fmt.Fprintf(w, "\nCtrl-C stops the agents and the cluster; run devcluster --dir %s again to bring it back.\nready\n", shellQuote(string(cl.dir)))
+}
+
+// sizeString writes a byte count in the largest binary unit that divides
+// it.
+func sizeString(n uint64) string {
+	for _, u := range []struct {
+		name string
+		mult uint64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n >= u.mult && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.name)
+		}
+	}
+	return fmt.Sprintf("%dB", n)
 }

@@ -14,9 +14,11 @@ import (
 //
 //	cluster.json        the ports and topology chosen on the first run
 //	env                 the environment for fleetctl (source it)
-//	bin/                fleetd and fleetctl, built from this checkout
+//	bin/                fleetd, fleetctl and agent, built from this checkout
 //	pki/                the cluster CA and every certificate
 //	fleet-N/            fleetd server N's data directory and fleetd.log
+//	<host>/             a storage host: its agent.log and drives/ (the
+//	                    emulated drives and their cluster id)
 //	join-token          a join token for agents (renewed every run)
 type layout string
 
@@ -31,6 +33,11 @@ func (l layout) configFile() string       { return l.path("cluster.json") }
 func (l layout) envFile() string          { return l.path("env") }
 func (l layout) pkiDir() string           { return l.path("pki") }
 func (l layout) joinTokenFile() string    { return l.path("join-token") }
+func (l layout) hostDir(id string) string { return l.path(id) }
+func (l layout) agentLog(id string) string {
+	return l.path(id, "agent.log")
+}
+func (l layout) drivesDir(id string) string { return l.path(id, "drives") }
 
 // node is one fleetd server of the development cluster.
 type node struct {
@@ -44,6 +51,11 @@ type node struct {
 type config struct {
 	Nodes    []node   `json:"nodes"`
 	Topology topology `json:"topology"`
+	// ClusterID is written in the labels of the agents' drives.
+	ClusterID string `json:"cluster_id,omitempty"`
+	// Agents are the storage hosts whose agents have been run, kept so
+	// that every later run starts them again with the same drives.
+	Agents []agent `json:"agents,omitempty"`
 }
 
 // loadConfig reads cluster.json; ok is false if this is the first run.

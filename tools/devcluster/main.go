@@ -1,6 +1,7 @@
 // Command devcluster runs a Shingle development cluster on this machine:
 // three fleetd servers on loopback ports with fresh certificates, the
-// fleet's topology registered, and an env file for fleetctl. Run it from
+// fleet's topology registered, one storage agent per host on emulated
+// zoned drives, and an env file for fleetctl. Run it from
 // the repository with
 //
 //	go run ./tools/devcluster
@@ -23,8 +24,8 @@ import (
 func main() {
 	app := &cli.App{
 		Name:  "devcluster",
-		Usage: "run a Shingle development cluster on loopback (3 fleetd servers)",
-		Description: `devcluster builds fleetd and fleetctl from this checkout into <dir>/bin,
+		Usage: "run a Shingle development cluster on loopback (3 fleetd servers and an agent per host)",
+		Description: `devcluster builds fleetd, fleetctl and agent from this checkout into <dir>/bin,
 makes a cluster CA and certificates in <dir>/pki, starts three fleetd
 servers on 127.0.0.1 (API ports base+1..base+3, Raft ports
 base+101..base+103), bootstraps them into one Raft group, registers the
@@ -32,23 +33,28 @@ fleet's topology (one site, room and row; --racks racks of
 --hosts-per-rack hosts) and writes <dir>/env, which puts fleetctl on PATH
 and points it at the cluster:
 
-   . <dir>/env && fleetctl cluster status
+   . <dir>/env && fleetctl drive list
 
-Ctrl-C stops every server cleanly. Running devcluster again with the same
---dir brings the same cluster back, with its data, on the ports chosen the
-first time. Remove the directory to start afresh.
+It then starts one agent per host on 127.0.0.1 (ports base+201 on), each
+with --drives-per-host emulated zoned drives of --drive-size (sparse files
+with 16 MiB zones in <dir>/<host>/drives), its host's certificate and a
+join token, and waits until every host is reachable and every drive
+registered. --agents=false leaves the hosts registered but unreachable.
 
-Storage hosts' agents are not run yet: the hosts are registered, show as
-unreachable, and the drive flags are recorded for when agents come.`,
+Ctrl-C stops every agent and then every server cleanly. Running devcluster
+again with the same --dir brings the same cluster back, with its data, on
+the ports chosen the first time; hosts that had an agent get it back with
+the same drives. Remove the directory to start afresh.`,
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", EnvVars: []string{"SHINGLE_DEVCLUSTER_DIR"}, Value: filepath.Join(os.TempDir(), "shingle-devcluster"),
 				Usage: "directory holding the cluster's binaries, certificates, data, logs and env file"},
-			&cli.IntFlag{Name: "base-port", Value: 17300, Usage: "first run only: API ports are base+1..base+3, Raft ports base+101..base+103"},
+			&cli.IntFlag{Name: "base-port", Value: 17300, Usage: "first run only: API ports are base+1..base+3, Raft ports base+101..base+103, agent ports base+201 on"},
 			&cli.IntFlag{Name: "racks", Value: 3, Usage: "racks in the fleet"},
 			&cli.IntFlag{Name: "hosts-per-rack", Value: 3, Usage: "storage hosts per rack"},
-			&cli.IntFlag{Name: "drives-per-host", Value: 2, Usage: "emulated zoned drives per host (used once agents run)"},
-			&cli.StringFlag{Name: "drive-size", Value: "4GiB", Usage: "size of each emulated drive (used once agents run)"},
+			&cli.BoolFlag{Name: "agents", Value: true, Usage: "run an agent per host; --agents=false runs fleetd alone"},
+			&cli.IntFlag{Name: "drives-per-host", Value: 2, Usage: "emulated zoned drives of a host's agent (for hosts new to --dir)"},
+			&cli.StringFlag{Name: "drive-size", Value: "256MiB", Usage: "size of each new emulated drive, a multiple of the 16MiB zone (for hosts new to --dir)"},
 		},
 		Action: run,
 	}
@@ -68,13 +74,16 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDriveSize(c.String("drive-size"), size); err != nil {
+		return err
+	}
 	topo := topology{Racks: c.Int("racks"), HostsPerRack: c.Int("hosts-per-rack"), DrivesPerHost: c.Int("drives-per-host"), DriveBytes: size}
 	if topo.Racks < 1 || topo.HostsPerRack < 1 || topo.DrivesPerHost < 1 {
 		return fmt.Errorf("--racks, --hosts-per-rack and --drives-per-host must be at least 1")
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cl := &cluster{dir: layout(dir), out: c.App.Writer}
+	cl := &cluster{dir: layout(dir), out: c.App.Writer, withAgents: c.Bool("agents")}
 	if err := cl.prepare(c.Int("base-port"), topo); err != nil {
 		return err
 	}
@@ -109,9 +118,10 @@ func parseSize(s string) (uint64, error) {
 	return n * m, nil
 }
 
-// stopGrace is how long a server gets to stop before it is killed.
+// stopGrace is how long a server or agent gets to stop before it is
+// killed.
 const stopGrace = 15 * time.Second
 
 // startTimeout bounds waiting for the cluster to elect a leader and
-// record every member.
+// record every member, and then for the agents to register.
 const startTimeout = 60 * time.Second
