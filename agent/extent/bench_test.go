@@ -232,7 +232,7 @@ func benchGet(b *testing.B, size int) {
 
 // BenchmarkRecover measures opening a drive by a full scan (no checkpoint):
 // 100,000 blobs whose records fill one 4 KiB block each, so the scan
-// reads every byte of them. Metrics: s/M-blobs (seconds per
+// reads every byte of them. Metrics: s/Mblob (seconds per
 // million blobs) and scan-ratio: the bytes the scan covers per second over
 // a raw sequential read of the same stretch of the drive's file in 8 MiB
 // blocks, measured right after. Both run with the page cache as it is.
@@ -294,7 +294,7 @@ func BenchmarkRecover(b *testing.B) {
 	}
 	b.StopTimer()
 	per := elapsed.Seconds() / float64(b.N)
-	b.ReportMetric(per/blobs*1e6, "s/M-blobs")
+	b.ReportMetric(per/blobs*1e6, "s/Mblob")
 	scanMBps := float64(scanned) / per / 1e6
 	b.ReportMetric(scanMBps, "scan-MB/s")
 	// The emulator's file holds the drive's bytes after a 1 MiB header;
