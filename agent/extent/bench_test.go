@@ -46,11 +46,13 @@ func benchDrive(b *testing.B, bytes int64) (*zoned.Emulator, *extent.Store, stri
 }
 
 // filler puts blobs from many goroutines into the current open extent,
-// sealing it and starting another when it fills.
+// starting another when it fills and sealing the full one in the
+// background. wait waits for the seals.
 type filler struct {
-	s   *extent.Store
-	mu  sync.Mutex
-	cur uint64
+	s     *extent.Store
+	mu    sync.Mutex
+	cur   uint64
+	seals sync.WaitGroup
 }
 
 func (f *filler) put(k record.Key, data []byte) error {
@@ -64,20 +66,21 @@ func (f *filler) put(k record.Key, data []byte) error {
 		}
 		f.mu.Lock()
 		if f.cur == id {
-			if err := f.s.Seal(ctx, id); err != nil && !errors.Is(err, extent.ErrSealed) {
-				f.mu.Unlock()
-				return err
-			}
 			nid, err := f.s.CreateExtent()
 			if err != nil {
 				f.mu.Unlock()
 				return err
 			}
 			f.cur = nid
+			// Sealing reads the extent back for its checksum; as in the
+			// agent, writers do not wait for it.
+			f.seals.Go(func() { f.s.Seal(ctx, id) })
 		}
 		f.mu.Unlock()
 	}
 }
+
+func (f *filler) wait() { f.seals.Wait() }
 
 func newFiller(b *testing.B, s *extent.Store) *filler {
 	id, err := s.CreateExtent()
@@ -161,6 +164,7 @@ func benchPut(b *testing.B, size, writers int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	f.wait()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
@@ -194,6 +198,7 @@ func benchGet(b *testing.B, size int) {
 			b.Fatal(err)
 		}
 	}
+	f.wait()
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var failed atomic.Value
@@ -259,6 +264,7 @@ func BenchmarkRecover(b *testing.B) {
 		})
 	}
 	wg.Wait()
+	f.wait()
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
