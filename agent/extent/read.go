@@ -70,6 +70,12 @@ func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header,
 	}
 	buf := zoned.AlignedBuffer(n, bs)
 	if _, err := s.dev.ReadAt(buf, s.lay.deviceOffset(int(loc.Extent), loc.Offset)); err != nil {
+		s.mu.Lock()
+		e := s.slots[loc.Extent]
+		s.mu.Unlock()
+		if e != nil {
+			s.zoneFailed(e, int(loc.Offset/s.lay.info.ZoneSize), err)
+		}
 		return record.Header{}, nil, err
 	}
 	if !wantPayload {

@@ -284,3 +284,36 @@ func (s *Store) cutTornTail(e *extent, z zoned.Zone) error {
 	delete(e.tornAt, k)
 	return nil
 }
+
+// zoneFailed records that a device operation on zone k of extent e failed
+// with err. When the device says the zone went offline or read-only, the
+// extent goes read-only and is reported damaged, as recovery would report
+// it at the next open, so the fleet can repair it without waiting for a
+// restart. Other errors (transient I/O) are only returned to the caller.
+func (s *Store) zoneFailed(e *extent, k int, err error) {
+	offline := errors.Is(err, zoned.ErrOffline)
+	if !offline && !errors.Is(err, zoned.ErrReadOnly) {
+		return
+	}
+	zone := s.lay.zone(e.slot, k)
+	reason := "zone went read-only"
+	if offline {
+		reason = "zone is offline"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byID[e.id] != e {
+		return // deleted meanwhile
+	}
+	for _, d := range s.damaged {
+		if d.Extent == e.id && d.Zone == zone {
+			return
+		}
+	}
+	e.state = StateReadOnly
+	e.done[k] = true
+	if e.damage == "" {
+		e.damage = fmt.Sprintf("zone %d: %s", zone, reason)
+	}
+	s.damaged = append(s.damaged, Damage{Extent: e.id, Zone: zone, Reason: reason})
+}

@@ -265,3 +265,53 @@ func TestDeviceErrorMakesExtentReadOnly(t *testing.T) {
 		t.Fatalf("extent after the error: %+v", l[0])
 	}
 }
+
+// A zone that goes offline or read-only while the store runs is noticed on
+// the next read or write: its extent goes read-only and is reported
+// damaged, without waiting for a restart.
+func TestZoneGoingOfflineAtRunTime(t *testing.T) {
+	dev, _ := newDrive(t, smr)
+	defer dev.Close()
+	s := format(t, dev)
+	defer s.Close()
+	a, err := s.CreateExtent()
+	must(t, err)
+	b, err := s.CreateExtent()
+	must(t, err)
+	_, err = s.Put(ctx, a, key(1), blob(1, 5000))
+	must(t, err)
+	_, err = s.Put(ctx, b, key(2), blob(2, 5000))
+	must(t, err)
+	zones := map[uint64][]int{}
+	for _, in := range s.List() {
+		zones[in.ID] = in.Zones
+	}
+	must(t, errorzone.SetZoneCondition(dev, zones[a][0], zoned.CondOffline))
+	must(t, errorzone.SetZoneCondition(dev, zones[b][0], zoned.CondReadOnly))
+
+	if _, err := s.Get(ctx, key(1)); !errors.Is(err, zoned.ErrOffline) {
+		t.Fatalf("get from an offline zone: %v, want ErrOffline", err)
+	}
+	if _, err := s.Put(ctx, b, key(3), blob(3, 100)); !errors.Is(err, extent.ErrReadOnly) {
+		t.Fatalf("put into a read-only zone: %v, want ErrReadOnly", err)
+	}
+	// The read-only zone still reads.
+	if got, err := s.Get(ctx, key(2)); err != nil || !bytes.Equal(got, blob(2, 5000)) {
+		t.Fatalf("get from a read-only zone: %v", err)
+	}
+	damaged := map[uint64]string{}
+	for _, d := range s.Stat().Damaged {
+		damaged[d.Extent] = d.Reason
+	}
+	if damaged[a] != "zone is offline" || damaged[b] != "zone went read-only" {
+		t.Fatalf("damage reported: %v, want extent %d offline and %d read-only", damaged, a, b)
+	}
+	for _, in := range s.List() {
+		if in.State != extent.StateReadOnly || in.Damage == "" {
+			t.Fatalf("extent %d after its zone failed: %+v", in.ID, in)
+		}
+	}
+	if _, err := s.Put(ctx, a, key(4), blob(4, 100)); !errors.Is(err, extent.ErrReadOnly) {
+		t.Fatalf("put into the extent with an offline zone: %v", err)
+	}
+}

@@ -170,6 +170,7 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind ap
 		e.damage = fmt.Sprintf("a write to zone %d failed: %v", s.lay.zone(e.slot, k), err)
 		e.done[k] = true
 		s.mu.Unlock()
+		s.zoneFailed(e, k, err)
 		return 0, 0, fmt.Errorf("%w: extent %d: %w", ErrReadOnly, e.id, err)
 	}
 	e.records++
