@@ -3,16 +3,12 @@ package zoned_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/shingle-storage/shingle/zoned"
 	"github.com/shingle-storage/shingle/zoned/zonedtest"
@@ -136,38 +132,13 @@ func rawWrite(b *testing.B, dir string, total int64, size int, direct bool) floa
 	return mbps
 }
 
-// syncPerAppendRate measures 4 KiB sequential writes each followed by an
-// fdatasync, per second.
+// syncPerAppendRate measures the rate of 4 KiB writes each followed by an
+// fdatasync: see zonedtest.SyncedWriteRate.
 func syncPerAppendRate(b *testing.B, dir string, direct bool) float64 {
 	b.Helper()
-	f := openRaw(b, dir, direct)
-	defer f.Close()
-	buf := zoned.AlignedBuffer(4096, 4096)
-	const n = 200
-	start := time.Now()
-	for i := range n {
-		if _, err := f.WriteAt(buf, int64(i)*4096); err != nil {
-			b.Fatal(err)
-		}
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return n / time.Since(start).Seconds()
-}
-
-func openRaw(b *testing.B, dir string, direct bool) *os.File {
-	b.Helper()
-	path := filepath.Join(dir, "raw")
-	os.Remove(path)
-	flags := os.O_RDWR | os.O_CREATE
-	if direct {
-		flags |= syscall.O_DIRECT
-	}
-	f, err := os.OpenFile(path, flags, 0o644)
+	rate, err := zonedtest.SyncedWriteRate(dir, direct)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { os.Remove(path) })
-	return f
+	return rate
 }

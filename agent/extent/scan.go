@@ -48,7 +48,6 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 		bufStart, bufLen = at, n
 		return nil
 	}
-	// decodeAt decodes the record at device offset at, reading as needed.
 	// decodeAt decodes the record at device offset at, reading as needed,
 	// and returns its encoded bytes.
 	decodeAt := func(at int64) (record.Header, []byte, int, error) {
