@@ -54,7 +54,10 @@ func TestKill9(t *testing.T) {
 		}
 		newExtent := func() (uint64, error) {
 			created, err := ctl.CreateExtent(ctx(t), connect.NewRequest(&agentv1.CreateExtentRequest{Drive: drive}))
-			return created.Msg.GetExtent().GetId(), err
+			if err != nil {
+				return 0, err // the agent may be being killed
+			}
+			return created.Msg.GetExtent().GetId(), nil
 		}
 		if ext == 0 {
 			var err error

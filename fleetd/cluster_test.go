@@ -131,10 +131,15 @@ func TestRestartAllFromDisk(t *testing.T) {
 		f.start(p, "--bootstrap") // ignored: the directories hold Raft state
 	}
 	f.leader()
-	got, err := f.racks(nodes[2], false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A new leader records its API address through the log right after
+	// winning; until then a follower cannot relay a read to it and says
+	// to retry.
+	var got map[string]bool
+	eventually(t, 10*time.Second, func() error {
+		var err error
+		got, err = f.racks(nodes[2], false)
+		return err
+	})
 	if len(got) != 20 {
 		t.Fatalf("%d racks after restarting everything, want 20: %v", len(got), got)
 	}

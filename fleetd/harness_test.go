@@ -320,8 +320,8 @@ func (f *fleet) waitMembers(n int) {
 	})
 }
 
-// leader waits until every running server agrees on one leader, and
-// returns it.
+// leader waits until every running server agrees on one leader and knows
+// its API address (so calls through any server work), and returns it.
 func (f *fleet) leader() *proc {
 	f.t.Helper()
 	var found *proc
@@ -334,6 +334,11 @@ func (f *fleet) leader() *proc {
 				return err
 			}
 			ids[st.Msg.GetLeaderId()] = true
+			if st.Msg.GetLeaderApiAddress() == "" {
+				// Followers relay to the leader only once it has
+				// recorded its API address through the log.
+				return fmt.Errorf("%s knows no API address for leader %q yet", p.id, st.Msg.GetLeaderId())
+			}
 			if st.Msg.GetRaftState() == "Leader" {
 				found = p
 			}
