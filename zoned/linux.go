@@ -57,11 +57,11 @@ func OpenLinux(path string) (*Linux, error) {
 		return fail(ErrNotZoned, nil,
 			"this is a partition; zoned drives are used whole, with no partition table")
 	}
-	q, err := readQueueAttrs(dir)
+	q, err := ReadQueueLimits(dir)
 	if err != nil {
 		return fail(ErrIO, err, "cannot read the queue limits under %s", dir)
 	}
-	if q.model == ModelNone {
+	if q.Model == ModelNone {
 		return fail(ErrNotZoned, nil,
 			"%s/queue/zoned says \"none\"; Shingle needs a host-managed or host-aware drive (SMR or NVMe ZNS)", dir)
 	}
@@ -86,7 +86,7 @@ func OpenLinux(path string) (*Linux, error) {
 
 // loadInfo fills the device geometry from the ioctls, sysfs and one full
 // zone report.
-func (d *Linux) loadInfo(path string, q queueAttrs) error {
+func (d *Linux) loadInfo(path string, q QueueLimits) error {
 	fail := func(cause error, what string) error {
 		return &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrIO, Err: cause, Detail: what}
 	}
@@ -105,19 +105,19 @@ func (d *Linux) loadInfo(path string, q queueAttrs) error {
 		return &Error{Op: "open", Path: path, Zone: -1, Offset: -1, Kind: ErrNotZoned,
 			Detail: "the kernel reports no zones on this device"}
 	}
-	if q.chunkSectors != 0 && q.chunkSectors != int64(zoneSectors) {
-		return fail(nil, fmt.Sprintf("BLKGETZONESZ says %d sectors but queue/chunk_sectors says %d", zoneSectors, q.chunkSectors))
+	if q.ChunkSectors != 0 && q.ChunkSectors != int64(zoneSectors) {
+		return fail(nil, fmt.Sprintf("BLKGETZONESZ says %d sectors but queue/chunk_sectors says %d", zoneSectors, q.ChunkSectors))
 	}
 	d.zoneSectors = uint64(zoneSectors)
 	d.info = Info{
 		Path:              path,
-		Model:             q.model,
+		Model:             q.Model,
 		ZoneSize:          int64(zoneSectors) * sectorSize,
 		ZoneCount:         int(nrZones),
-		MaxOpenZones:      q.maxOpenZones,
-		MaxActiveZones:    q.maxActiveZones,
-		LogicalBlockSize:  q.logicalBlockSize,
-		PhysicalBlockSize: q.physicalBlockSize,
+		MaxOpenZones:      q.MaxOpenZones,
+		MaxActiveZones:    q.MaxActiveZones,
+		LogicalBlockSize:  q.LogicalBlockSize,
+		PhysicalBlockSize: q.PhysicalBlockSize,
 		Capacity:          int64(size),
 	}
 	zones, err := ReportAll(d)
