@@ -80,9 +80,13 @@ type fleet struct {
 // proc is one fleetd server, running or not.
 type proc struct {
 	id, api, raft, dir, log string
-	cmd                     *exec.Cmd
-	done                    chan struct{}
-	exitErr                 error
+	// netns, if set, is the network namespace the server runs in (see
+	// netlab_test.go), and hosts the addresses its certificate names.
+	netns   string
+	hosts   []string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	exitErr error
 }
 
 // newFleet prepares certificates; start servers with add.
@@ -134,8 +138,15 @@ func threeNodes(t *testing.T, extra ...string) *fleet {
 // add starts a new server with a new data directory.
 func (f *fleet) add(id string, args ...string) *proc {
 	f.t.Helper()
-	p := &proc{id: id, api: freePort(f.t), raft: freePort(f.t), dir: filepath.Join(f.dir, id)}
-	p.log = filepath.Join(f.dir, id+".log")
+	return f.addProc(&proc{id: id, api: freePort(f.t), raft: freePort(f.t)}, args...)
+}
+
+// addProc starts p, which names its id and addresses, as a new server with
+// a new data directory.
+func (f *fleet) addProc(p *proc, args ...string) *proc {
+	f.t.Helper()
+	p.dir = filepath.Join(f.dir, p.id)
+	p.log = filepath.Join(f.dir, p.id+".log")
 	f.mu.Lock()
 	f.nodes = append(f.nodes, p)
 	f.mu.Unlock()
@@ -146,7 +157,10 @@ func (f *fleet) add(id string, args ...string) *proc {
 // start runs p's fleetd on its data directory and addresses.
 func (f *fleet) start(p *proc, args ...string) {
 	f.t.Helper()
-	certs := f.cert(p.id, pki.RoleNode)
+	certs, err := f.pki.Ensure(f.ca, pki.Request{Name: p.id, Role: pki.RoleNode, Hosts: p.hosts})
+	if err != nil {
+		f.t.Fatal(err)
+	}
 	all := append([]string{
 		"--id", p.id, "--dir", p.dir, "--api-addr", p.api, "--raft-addr", p.raft,
 		"--ca", certs.CA, "--cert", certs.Cert, "--key", certs.Key, "--raft-timing", "loopback",
@@ -157,6 +171,10 @@ func (f *fleet) start(p *proc, args ...string) {
 		f.t.Fatal(err)
 	}
 	cmd := exec.Command(bins.fleetd, all...)
+	if p.netns != "" {
+		// ip execs fleetd in the namespace: the process is fleetd itself.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", p.netns, bins.fleetd}, all...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)

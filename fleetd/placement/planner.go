@@ -19,9 +19,12 @@ type Planner struct {
 	opts   Options
 	drives []Drive // ordered by ID
 	index  map[string]int
+	// tiers holds each drive's current tier (Drive.tier), kept in step
+	// with the reservations.
+	tiers []int64
 	// copysets caches the copysets for each (width, domain), built on
 	// first use.
-	copysets map[copysetKey][]copyset
+	copysets map[copysetKey]*copysets
 }
 
 type copysetKey struct {
@@ -37,7 +40,7 @@ func New(drives []Drive, opts Options) (*Planner, error) {
 		opts:     opts.withDefaults(),
 		drives:   slices.Clone(drives),
 		index:    make(map[string]int, len(drives)),
-		copysets: map[copysetKey][]copyset{},
+		copysets: map[copysetKey]*copysets{},
 	}
 	slices.SortFunc(p.drives, func(a, b Drive) int { return cmp.Compare(a.ID, b.ID) })
 	for i, d := range p.drives {
@@ -48,6 +51,10 @@ func New(drives []Drive, opts Options) (*Planner, error) {
 			return nil, fmt.Errorf("placement: drive %q is listed twice", d.ID)
 		}
 		p.index[d.ID] = i
+	}
+	p.tiers = make([]int64, len(p.drives))
+	for i, d := range p.drives {
+		p.tiers[i] = d.tier(p.opts.LoadWeight)
 	}
 	return p, nil
 }
@@ -70,21 +77,22 @@ func (p *Planner) Copysets(width int, dom Domain) [][]string {
 	if err != nil {
 		return nil
 	}
-	var out [][]string
-	for _, cs := range p.copysetsFor(r) {
-		out = append(out, p.ids(cs))
+	x := p.copysetsFor(r)
+	out := make([][]string, x.count())
+	for c := range out {
+		out[c] = p.ids(x.set(c))
 	}
 	return out
 }
 
-func (p *Planner) copysetsFor(r Rule) []copyset {
+func (p *Planner) copysetsFor(r Rule) *copysets {
 	k := copysetKey{r.Width, r.Domain}
-	cs, ok := p.copysets[k]
+	x, ok := p.copysets[k]
 	if !ok {
-		cs = buildCopysets(p.drives, r.Width, r.Domain, p.opts)
-		p.copysets[k] = cs
+		x = buildCopysets(p.drives, p.tiers, r.Width, r.Domain, p.opts)
+		p.copysets[k] = x
 	}
-	return cs
+	return x
 }
 
 // Place chooses the drives for a new volume: Width drives in service, each
@@ -95,27 +103,24 @@ func (p *Planner) copysetsFor(r Rule) []copyset {
 // of the best domains, so it refuses only when the rule truly cannot be
 // met, and then says what is missing.
 //
+// Finding the copyset costs about log(copysets) per copyset of the best
+// tier that lacks room, not a look at every copyset: the copysets are kept
+// in a tree ordered by their worst members' tiers.
+//
 // The result lists drive ids; for a coded volume, shard i goes to the i-th.
 func (p *Planner) Place(rule Rule) ([]string, error) {
 	r, err := rule.normalize()
 	if err != nil {
 		return nil, err
 	}
-	best, bestTier, bestHash := -1, int64(0), uint64(0)
-	salt := hash2(p.opts.Seed, r.Key)
-	for ci, cs := range p.copysetsFor(r) {
-		tier, ok := p.worstTier(cs, r.MemberBytes)
-		if !ok {
-			continue
-		}
-		h := hash2(salt, uint64(ci))
-		if best < 0 || tier > bestTier || (tier == bestTier && h > bestHash) {
-			best, bestTier, bestHash = ci, tier, h
-		}
+	x := p.copysetsFor(r)
+	start := 0
+	if n := x.count(); n > 0 {
+		start = int(hash2(p.opts.Seed, r.Key) % uint64(n))
 	}
-	var chosen []int
-	if best >= 0 {
-		chosen = slices.Clone(p.copysetsFor(r)[best])
+	var chosen []int32
+	if c := x.best(start, func(c int) bool { return p.fitsAll(x.set(c), r.MemberBytes) }); c >= 0 {
+		chosen = slices.Clone(x.set(c))
 	} else if chosen, err = p.greedy(r, nil); err != nil {
 		return nil, err
 	}
@@ -123,26 +128,19 @@ func (p *Planner) Place(rule Rule) ([]string, error) {
 	return p.ids(chosen), nil
 }
 
-// worstTier returns the lowest tier among a copyset's members, and whether
-// every member can take need bytes. A copyset is as good as its fullest or
-// busiest member: that member is the one that runs out first.
-func (p *Planner) worstTier(cs copyset, need uint64) (int64, bool) {
-	var lo int64
-	for n, i := range cs {
-		d := p.drives[i]
-		if !d.fits(need) {
-			return 0, false
-		}
-		if t := d.tier(p.opts.LoadWeight); n == 0 || t < lo {
-			lo = t
+// fitsAll reports whether every drive of a copyset can take need bytes.
+func (p *Planner) fitsAll(cs []int32, need uint64) bool {
+	for _, i := range cs {
+		if !p.drives[i].fits(need) {
+			return false
 		}
 	}
-	return lo, true
+	return true
 }
 
 // greedy picks the best fitting drive in each domain not in exclude, and
 // returns the best r.Width of them, or an error naming what is missing.
-func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int, error) {
+func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int32, error) {
 	bestIn := map[string]int{}
 	for i, d := range p.drives {
 		dk := r.Domain.key(d)
@@ -156,15 +154,15 @@ func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int, error) {
 	if len(bestIn) < r.Width {
 		return nil, p.shortage(r, bestIn)
 	}
-	picks := make([]int, 0, len(bestIn))
+	picks := make([]int32, 0, len(bestIn))
 	for _, i := range bestIn {
-		picks = append(picks, i)
+		picks = append(picks, int32(i))
 	}
-	slices.SortFunc(picks, func(a, b int) int {
-		if p.better(a, b, r.Key) {
+	slices.SortFunc(picks, func(a, b int32) int {
+		if p.better(int(a), int(b), r.Key) {
 			return -1
 		}
-		if p.better(b, a, r.Key) {
+		if p.better(int(b), int(a), r.Key) {
 			return 1
 		}
 		return 0
@@ -177,7 +175,7 @@ func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int, error) {
 // so that equally good drives take turns across decisions and ties never
 // depend on map or input order.
 func (p *Planner) better(a, b int, key uint64) bool {
-	ta, tb := p.drives[a].tier(p.opts.LoadWeight), p.drives[b].tier(p.opts.LoadWeight)
+	ta, tb := p.tiers[a], p.tiers[b]
 	if ta != tb {
 		return ta > tb
 	}
@@ -220,14 +218,24 @@ func (p *Planner) shortage(r Rule, have map[string]int) error {
 		r.Width, r.Domain, formatBytes(r.MemberBytes), len(names), list, hint)
 }
 
-// reserve takes need bytes from each chosen drive in the planner's view.
-func (p *Planner) reserve(chosen []int, need uint64) {
+// reserve takes need bytes from each chosen drive in the planner's view,
+// and re-ranks the copysets of a drive whose tier that changes.
+func (p *Planner) reserve(chosen []int32, need uint64) {
 	for _, i := range chosen {
-		p.drives[i].FreeBytes -= min(need, p.drives[i].FreeBytes)
+		d := &p.drives[i]
+		d.FreeBytes -= min(need, d.FreeBytes)
+		t := d.tier(p.opts.LoadWeight)
+		if t == p.tiers[i] {
+			continue
+		}
+		p.tiers[i] = t
+		for _, x := range p.copysets {
+			x.retier(int(i), p.tiers)
+		}
 	}
 }
 
-func (p *Planner) ids(members []int) []string {
+func (p *Planner) ids(members []int32) []string {
 	out := make([]string, len(members))
 	for n, i := range members {
 		out[n] = p.drives[i].ID

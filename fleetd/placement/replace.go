@@ -48,29 +48,31 @@ func (p *Planner) Replace(placement []string, lost int, rule Rule) (string, erro
 		return !members[d.ID] && !usedDomains[r.Domain.key(d)] && d.fits(r.MemberBytes)
 	}
 
-	// affinity[i] counts the survivors drive i shares copysets with.
+	// affinity[i] is the most survivors drive i shares one copyset with;
+	// only the survivors' own copysets can give a drive any.
+	x := p.copysetsFor(r)
 	affinity := map[int]int{}
-	for _, cs := range p.copysetsFor(r) {
-		shared := 0
-		for _, i := range cs {
-			if survivors[i] {
-				shared++
+	for s := range survivors {
+		for _, c := range x.containing(s) {
+			cs := x.set(int(c))
+			shared := 0
+			for _, i := range cs {
+				if survivors[int(i)] {
+					shared++
+				}
 			}
-		}
-		if shared == 0 {
-			continue
-		}
-		for _, i := range cs {
-			if ok(i) {
-				affinity[i] = max(affinity[i], shared)
+			for _, i := range cs {
+				if ok(int(i)) {
+					affinity[int(i)] = max(affinity[int(i)], shared)
+				}
 			}
 		}
 	}
+	// The order (affinity, then better) is total, so the pick does not
+	// depend on the order drives are looked at in. A drive with no
+	// affinity wins only if no peer qualifies: then every drive is looked at.
 	pick := -1
-	for i := range p.drives {
-		if !ok(i) {
-			continue
-		}
+	consider := func(i int) {
 		switch {
 		case pick < 0,
 			affinity[i] > affinity[pick],
@@ -78,11 +80,21 @@ func (p *Planner) Replace(placement []string, lost int, rule Rule) (string, erro
 			pick = i
 		}
 	}
+	for i := range affinity {
+		consider(i)
+	}
+	if pick < 0 {
+		for i := range p.drives {
+			if ok(i) {
+				consider(i)
+			}
+		}
+	}
 	if pick < 0 {
 		used := slices.Sorted(maps.Keys(usedDomains))
 		return "", fmt.Errorf("placement: no in-service drive with %s free in a %s other than the survivors' (%v); add capacity in another %s",
 			formatBytes(r.MemberBytes), r.Domain, used, r.Domain)
 	}
-	p.reserve([]int{pick}, r.MemberBytes)
+	p.reserve([]int32{int32(pick)}, r.MemberBytes)
 	return p.drives[pick].ID, nil
 }

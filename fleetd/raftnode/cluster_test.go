@@ -51,15 +51,30 @@ type cluster struct {
 	mu      sync.Mutex
 	members []*member
 	forward bool
+	opts    clusterOptions
+}
+
+// clusterOptions are the members' settings that tests and benchmarks
+// choose differently.
+type clusterOptions struct {
+	timing     Timing
+	walSegment int
 }
 
 // newCluster starts n members and bootstraps them as one cluster. With
 // forward set, followers forward writes to the leader.
 func newCluster(t testing.TB, n int, forward bool) *cluster {
 	t.Helper()
+	return newClusterWith(t, n, forward, clusterOptions{timing: LoopbackTiming(), walSegment: 1 << 20})
+}
+
+// newClusterWith is newCluster with the members' timing and WAL segment
+// size given.
+func newClusterWith(t testing.TB, n int, forward bool, opts clusterOptions) *cluster {
+	t.Helper()
 	tl := &testLog{t: t}
 	t.Cleanup(func() { tl.mu.Lock(); tl.done = true; tl.mu.Unlock() })
-	c := &cluster{t: t, forward: forward, log: hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: tl})}
+	c := &cluster{t: t, forward: forward, opts: opts, log: hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: tl})}
 	t.Cleanup(c.stopAll)
 	var servers []Server
 	for i := range n {
@@ -91,7 +106,7 @@ func (c *cluster) start(m *member) {
 	m.fsm = state.NewFSM()
 	cfg := Config{
 		ID: m.id, Dir: m.dir, BindAddr: m.addr, FSM: m.fsm, Logger: c.log.Named(m.id),
-		Timing: LoopbackTiming(), WALSegmentBytes: 1 << 20,
+		Timing: c.opts.timing, WALSegmentBytes: c.opts.walSegment,
 	}
 	if c.forward {
 		cfg.Forwarder = c

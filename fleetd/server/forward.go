@@ -57,6 +57,12 @@ func notSent(err error) bool {
 	if errors.As(err, &ce) && ce.Meta().Get(fleetv1.MetaNoLeader) != "" {
 		return true
 	}
+	return dialFailed(err)
+}
+
+// dialFailed reports whether err is a failure to connect to a peer: the
+// call was never sent.
+func dialFailed(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"slices"
 	"sync"
 	"time"
 )
@@ -124,18 +123,21 @@ func (l *Liveness) Heartbeat(host string, load float64, drives map[string]DriveR
 		return false
 	}
 	now := l.now()
-	if old, ok := l.hosts[host]; ok {
-		for _, id := range old.drives {
+	// Drop the reports of the drives this heartbeat leaves out, and
+	// overwrite the others in place: deleting and re-adding every drive of
+	// every heartbeat costs more than the rest of taking it in.
+	old := l.hosts[host]
+	for _, id := range old.drives {
+		if _, still := drives[id]; !still {
 			delete(l.drives, id)
 		}
 	}
-	b := hostBeat{at: now, load: load}
+	b := hostBeat{at: now, load: load, drives: old.drives[:0]}
 	for id, r := range drives {
 		r.At = now
 		l.drives[id] = r
 		b.drives = append(b.drives, id)
 	}
-	slices.Sort(b.drives)
 	l.hosts[host] = b
 	return true
 }

@@ -95,8 +95,18 @@ func relay[Req, Res any](ctx context.Context, s *Server, p *peer, req *connect.R
 		}
 	}
 	if ce.Code() == connect.CodeUnavailable && clean.Meta().Get(fleetv1.MetaNoLeader) == "" {
-		// The leader did not answer at all.
-		return nil, noLeader(fmt.Errorf("%s cannot reach the leader's API at %s: %s", s.cfg.ID, p.addr, ce.Message()))
+		// The leader did not answer at all. If the connection could not
+		// be made, or the call only reads, that is all there is to say.
+		// Otherwise the call reached the leader, which may have acted on
+		// it before its answer was lost (it was killed or cut off after
+		// committing a write): the caller must not take this for "not
+		// applied", which is what no-leader means for a write.
+		if dialFailed(err) || req.Spec().IdempotencyLevel == connect.IdempotencyNoSideEffects {
+			return nil, noLeader(fmt.Errorf("%s cannot reach the leader's API at %s: %s", s.cfg.ID, p.addr, ce.Message()))
+		}
+		out := connect.NewError(connect.CodeAborted, fmt.Errorf("%s relayed the call to the leader at %s, which did not answer (%s); it may or may not have been applied: re-read the state before retrying", s.cfg.ID, p.addr, ce.Message()))
+		out.Meta().Set(fleetv1.MetaOutcomeUnknown, "1")
+		return nil, out
 	}
 	return nil, clean
 }

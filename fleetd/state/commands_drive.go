@@ -56,16 +56,18 @@ func (c *AddDrive) apply(s *State) (Result, *Error) {
 	if h.State == HostRetired {
 		return Result{}, conflictf("drive %q: host %q is retired", c.ID, c.Host)
 	}
-	for _, d := range s.drives {
-		if d.Host == c.Host && d.Slot == c.Slot && d.State != DriveRetired {
+	for _, id := range s.drivesOf(c.Host) {
+		if d := s.drives[id]; d.Slot == c.Slot && d.State != DriveRetired {
 			// Only one drive can match, so the message is deterministic.
 			return Result{}, conflictf("drive %q: slot %q of host %q holds drive %q (%s); retire it first", c.ID, c.Slot, c.Host, d.ID, d.State)
 		}
 	}
-	s.drives[c.ID] = Drive{
+	d := Drive{
 		ID: c.ID, Host: c.Host, Slot: c.Slot, State: DriveProvisioning,
 		CapacityBytes: c.CapacityBytes, Model: c.Model, Firmware: c.Firmware,
 	}
+	s.drives[c.ID] = d
+	s.indexDrive(d)
 	return Result{}, nil
 }
 
@@ -162,5 +164,6 @@ func (c *RemoveDrive) apply(s *State) (Result, *Error) {
 		return Result{}, conflictf("drive %q is %s; retire it first", c.ID, d.State)
 	}
 	delete(s.drives, c.ID)
+	s.unindexDrive(d)
 	return Result{}, nil
 }

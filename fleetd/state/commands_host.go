@@ -155,7 +155,12 @@ func (c *SetHostState) apply(s *State) (Result, *Error) {
 		return Result{}, conflictf("host %q is retired, which is final; remove it and add it again", c.ID)
 	}
 	if c.State == HostRetired {
-		n := countWhere(s.drives, func(d Drive) bool { return d.Host == c.ID && d.State != DriveRetired })
+		n := 0
+		for _, id := range s.drivesOf(c.ID) {
+			if s.drives[id].State != DriveRetired {
+				n++
+			}
+		}
 		if n > 0 {
 			return Result{}, conflictf("host %q still has %d drives that are not retired; drain and retire them first", c.ID, n)
 		}
@@ -207,7 +212,7 @@ func (c *RemoveHost) apply(s *State) (Result, *Error) {
 	if h.State != HostRetired {
 		return Result{}, conflictf("host %q is %s; retire it first", c.ID, h.State)
 	}
-	if n := countWhere(s.drives, func(d Drive) bool { return d.Host == c.ID }); n > 0 {
+	if n := len(s.drivesOf(c.ID)); n > 0 {
 		return Result{}, conflictf("host %q still has %d drives; remove them first", c.ID, n)
 	}
 	delete(s.hosts, c.ID)

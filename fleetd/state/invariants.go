@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -64,6 +65,19 @@ func (s *State) CheckInvariants() error {
 			return fmt.Errorf("drives %q and %q share slot %q of host %q", other, d.ID, d.Slot, d.Host)
 		}
 		live[k] = d.ID
+	}
+	indexed := 0
+	for _, h := range slices.Sorted(maps.Keys(s.hostDrives)) {
+		ids := s.hostDrives[h]
+		for i, id := range ids {
+			if d, ok := s.drives[id]; !ok || d.Host != h || (i > 0 && ids[i-1] >= id) {
+				return fmt.Errorf("the drive index of host %q is out of step with the drives (at %q)", h, id)
+			}
+		}
+		indexed += len(ids)
+	}
+	if indexed != len(s.drives) {
+		return fmt.Errorf("the drive index lists %d drives, the state has %d", indexed, len(s.drives))
 	}
 	for _, v := range s.Volumes() {
 		if v.ID == 0 || v.ID > s.lastVolume {

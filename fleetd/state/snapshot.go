@@ -120,6 +120,7 @@ func ReadSnapshot(r io.Reader) (*State, uint64, error) {
 			return nil, 0, dup("drive", v.ID)
 		}
 		s.drives[v.ID] = v
+		s.indexDrive(v)
 	}
 	for _, v := range snap.Volumes {
 		if _, ok := s.volumes[v.ID]; ok {

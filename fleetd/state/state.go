@@ -22,6 +22,13 @@ type State struct {
 	volumes map[VolumeID]Volume
 	tokens  map[string]JoinToken
 	members map[string]Member
+	// hostDrives indexes the drives (in any state) by host: the ids of each
+	// host's drives, sorted. It is derived from drives, kept in step by
+	// AddDrive and RemoveDrive and rebuilt by ReadSnapshot, so that the
+	// commands that look at one host's drives (the slot check of AddDrive
+	// above all, run for every drive a host registers) cost the drives of
+	// that host, not of the fleet.
+	hostDrives map[string][]string
 	// lastVolume is the id the most recent CreateVolume was given; ids are
 	// never reused, even after a volume is deleted.
 	lastVolume VolumeID
@@ -30,15 +37,16 @@ type State struct {
 // New returns the empty state a cluster starts from.
 func New() *State {
 	return &State{
-		sites:   map[string]Site{},
-		rooms:   map[string]Room{},
-		rows:    map[string]Row{},
-		racks:   map[string]Rack{},
-		hosts:   map[string]Host{},
-		drives:  map[string]Drive{},
-		volumes: map[VolumeID]Volume{},
-		tokens:  map[string]JoinToken{},
-		members: map[string]Member{},
+		sites:      map[string]Site{},
+		rooms:      map[string]Room{},
+		rows:       map[string]Row{},
+		racks:      map[string]Rack{},
+		hosts:      map[string]Host{},
+		drives:     map[string]Drive{},
+		volumes:    map[VolumeID]Volume{},
+		tokens:     map[string]JoinToken{},
+		members:    map[string]Member{},
+		hostDrives: map[string][]string{},
 	}
 }
 
@@ -55,10 +63,14 @@ func (s *State) Clone() *State {
 		volumes:    make(map[VolumeID]Volume, len(s.volumes)),
 		tokens:     maps.Clone(s.tokens),
 		members:    maps.Clone(s.members),
+		hostDrives: make(map[string][]string, len(s.hostDrives)),
 		lastVolume: s.lastVolume,
 	}
 	for id, v := range s.volumes {
 		c.volumes[id] = v.clone()
+	}
+	for h, ids := range s.hostDrives {
+		c.hostDrives[h] = slices.Clone(ids)
 	}
 	return c
 }
@@ -94,36 +106,36 @@ func (s *State) Volume(id VolumeID) (Volume, bool) {
 }
 
 // Sites returns every site, ordered by id.
-func (s *State) Sites() []Site { return sortedValues(s.sites, func(v Site) string { return v.ID }) }
+func (s *State) Sites() []Site { return sortedValues(s.sites) }
 
 // Rooms returns every room, ordered by id.
-func (s *State) Rooms() []Room { return sortedValues(s.rooms, func(v Room) string { return v.ID }) }
+func (s *State) Rooms() []Room { return sortedValues(s.rooms) }
 
 // Rows returns every row, ordered by id.
-func (s *State) Rows() []Row { return sortedValues(s.rows, func(v Row) string { return v.ID }) }
+func (s *State) Rows() []Row { return sortedValues(s.rows) }
 
 // Racks returns every rack, ordered by id.
-func (s *State) Racks() []Rack { return sortedValues(s.racks, func(v Rack) string { return v.ID }) }
+func (s *State) Racks() []Rack { return sortedValues(s.racks) }
 
 // Hosts returns every host, ordered by id.
-func (s *State) Hosts() []Host { return sortedValues(s.hosts, func(v Host) string { return v.ID }) }
+func (s *State) Hosts() []Host { return sortedValues(s.hosts) }
 
 // Drives returns every drive, ordered by id.
-func (s *State) Drives() []Drive { return sortedValues(s.drives, func(v Drive) string { return v.ID }) }
+func (s *State) Drives() []Drive { return sortedValues(s.drives) }
 
 // JoinTokens returns every join token, ordered by id.
 func (s *State) JoinTokens() []JoinToken {
-	return sortedValues(s.tokens, func(v JoinToken) string { return v.ID })
+	return sortedValues(s.tokens)
 }
 
 // Members returns every recorded fleetd server, ordered by id.
 func (s *State) Members() []Member {
-	return sortedValues(s.members, func(v Member) string { return v.ID })
+	return sortedValues(s.members)
 }
 
 // Volumes returns every volume, ordered by id.
 func (s *State) Volumes() []Volume {
-	out := sortedValues(s.volumes, func(v Volume) VolumeID { return v.ID })
+	out := sortedValues(s.volumes)
 	for i := range out {
 		out[i] = out[i].clone()
 	}
@@ -147,6 +159,33 @@ func (s *State) ReservedBytes() map[string]uint64 {
 	return out
 }
 
+// drivesOf returns the ids of host's drives (in any state), sorted. The
+// slice belongs to the state: callers must not keep or modify it.
+func (s *State) drivesOf(host string) []string { return s.hostDrives[host] }
+
+// indexDrive records that drive d is attached to its host.
+func (s *State) indexDrive(d Drive) {
+	ids := s.hostDrives[d.Host]
+	if i, found := slices.BinarySearch(ids, d.ID); !found {
+		s.hostDrives[d.Host] = slices.Insert(ids, i, d.ID)
+	}
+}
+
+// unindexDrive forgets that drive d is attached to its host. A host left
+// without drives leaves the index, so that equal states have equal indexes.
+func (s *State) unindexDrive(d Drive) {
+	ids := s.hostDrives[d.Host]
+	i, found := slices.BinarySearch(ids, d.ID)
+	if !found {
+		return
+	}
+	if len(ids) == 1 {
+		delete(s.hostDrives, d.Host)
+		return
+	}
+	s.hostDrives[d.Host] = slices.Delete(ids, i, i+1)
+}
+
 // volumesOn counts the volumes whose placement names drive. It scans every
 // volume; it runs only for the rare drive lifecycle commands.
 func (s *State) volumesOn(drive string) int {
@@ -160,9 +199,13 @@ func (s *State) volumesOn(drive string) int {
 }
 
 // sortedValues returns m's values ordered by key, so that nothing a caller
-// sees depends on map iteration order.
-func sortedValues[K cmp.Ordered, V any](m map[K]V, key func(V) K) []V {
-	out := slices.Collect(maps.Values(m))
-	slices.SortFunc(out, func(a, b V) int { return cmp.Compare(key(a), key(b)) })
+// sees depends on map iteration order. It sorts the keys, not the values,
+// which are larger to move.
+func sortedValues[K cmp.Ordered, V any](m map[K]V) []V {
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]V, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
 	return out
 }
