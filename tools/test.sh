@@ -3,9 +3,9 @@
 # tests, and the kernel-level suites that boot Debian's kernel under QEMU
 # against real zoned block devices (null_blk and NVMe ZNS).
 #
-# It installs what it needs on a fresh Debian machine (QEMU, a kernel,
-# a static busybox) through apt-get, and Go modules through the module
-# proxy. It exits non-zero on the first failure.
+# It installs what it needs on a fresh Debian machine (iproute2, QEMU, a
+# kernel, a static busybox, smartmontools) through apt-get, and Go modules
+# through the module proxy. It exits non-zero on the first failure.
 #
 #   ./tools/test.sh            everything
 #   ./tools/test.sh --no-qemu  skip the QEMU suites (quick local loop; CI never does this)
@@ -18,7 +18,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--no-qemu) qemu=0 ;;
 	-h | --help)
-		sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -41,28 +41,41 @@ step() {
 	echo "== $* ($(date +%T))"
 }
 
-# install_qemu_deps installs the packages the kernel-level tests need when
-# any is missing: QEMU, Debian's kernel (it has zoned block support and the
-# null_blk and nvme modules), a static busybox for the guest, and blkzone.
-install_qemu_deps() {
-	local missing=()
-	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
-	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
-	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
-	command -v blkzone >/dev/null 2>&1 || [ -x /usr/sbin/blkzone ] || missing+=(util-linux)
-	[ ${#missing[@]} -eq 0 ] && return 0
-	step "installing ${missing[*]}"
+# apt_install installs the Debian packages named, as root or through sudo.
+apt_install() {
+	step "installing $*"
 	local sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		command -v sudo >/dev/null 2>&1 || {
-			echo "test.sh: need root (or sudo) to apt-get install ${missing[*]}" >&2
+			echo "test.sh: need root (or sudo) to apt-get install $*" >&2
 			exit 1
 		}
 		sudo=(sudo)
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -q
-	"${sudo[@]}" apt-get install -y -q "${missing[@]}"
+	"${sudo[@]}" apt-get install -y -q "$@"
+}
+
+# install_test_deps installs what the race tests need: ip (iproute2), with
+# which fleetd's partition tests build network namespaces.
+install_test_deps() {
+	command -v ip >/dev/null 2>&1 || apt_install iproute2
+}
+
+# install_qemu_deps installs the packages the kernel-level tests need when
+# any is missing: QEMU, Debian's kernel (it has zoned block support and the
+# null_blk and nvme modules), a static busybox for the guest, blkzone, and
+# smartctl (the SMART test checks its readings against it).
+install_qemu_deps() {
+	local missing=()
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
+	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
+	command -v blkzone >/dev/null 2>&1 || [ -x /usr/sbin/blkzone ] || missing+=(util-linux)
+	command -v smartctl >/dev/null 2>&1 || [ -x /usr/sbin/smartctl ] || missing+=(smartmontools)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	apt_install "${missing[@]}"
 }
 
 start=$(date +%s)
@@ -79,8 +92,11 @@ step "go vet"
 go vet ./...
 go vet -tags qemu ./...
 go vet -tags zonedguest ./...
+go vet -tags discoverguest ./agent/discover/
+go vet -tags smartguest ./agent/health/smart/
 go vet -tags smartdata ./agent/health/...
 
+install_test_deps
 step "go test -race"
 go test -race ./...
 
@@ -98,7 +114,8 @@ if [ "$qemu" = 1 ]; then
 	install_qemu_deps
 	step "kernel-level suites under QEMU"
 	# On failure the guest's whole console is printed; add -v to stream it.
-	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices)$' ./images/... ./zoned/...
+	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover)$' \
+		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/
 fi
 
 echo
