@@ -66,12 +66,26 @@ func dial(c *cli.Context) (*fleet, error) {
 // rpc is one API method of a generated client.
 type rpc[Req, Res any] func(context.Context, *connect.Request[Req]) (*connect.Response[Res], error)
 
-// call sends req with the method method picks, to each server in turn
-// until one is reached, and returns the first answer (which may be an
+// call sends the read req with the method method picks, to each server in
+// turn until one is reached, and returns the first answer (which may be an
 // error from the fleet). Only when no server could be reached at all does
 // it return an *unreachableError.
 func call[Req, Res any](ctx context.Context, f *fleet, req *Req,
 	method func(*clients) rpc[Req, Res]) (*Res, string, error) {
+	return send(ctx, f, req, method, true)
+}
+
+// callWrite sends the write req like call, but moves on to the next server
+// only when the last could not be connected to: a write whose connection
+// broke after it was sent may have been applied, and sending it again
+// could apply it twice. That case returns an *outcomeUnknownError.
+func callWrite[Req, Res any](ctx context.Context, f *fleet, req *Req,
+	method func(*clients) rpc[Req, Res]) (*Res, string, error) {
+	return send(ctx, f, req, method, false)
+}
+
+func send[Req, Res any](ctx context.Context, f *fleet, req *Req,
+	method func(*clients) rpc[Req, Res], idempotent bool) (*Res, string, error) {
 	var last error
 	for _, s := range f.servers {
 		cctx, cancel := context.WithTimeout(ctx, f.timeout)
@@ -80,7 +94,7 @@ func call[Req, Res any](ctx context.Context, f *fleet, req *Req,
 		if err == nil {
 			return res.Msg, s.addr, nil
 		}
-		if answered(err) {
+		if answered(err) || ctx.Err() != nil {
 			return nil, s.addr, err
 		}
 		// The call failed in transport: find out whether TLS refused it.
@@ -89,6 +103,9 @@ func call[Req, Res any](ctx context.Context, f *fleet, req *Req,
 		}
 		if !isUnreachable(err) {
 			return nil, s.addr, err
+		}
+		if !idempotent && !neverSent(err) {
+			return nil, s.addr, &outcomeUnknownError{addr: s.addr, err: err}
 		}
 		last = err
 	}

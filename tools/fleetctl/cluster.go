@@ -187,7 +187,7 @@ func clusterJoin(c *cli.Context) error {
 		return err
 	}
 	req := &fleetv1.AddMemberRequest{Id: c.String("id"), RaftAddress: c.String("raft-addr"), ApiAddress: c.String("api-addr")}
-	if _, _, err := call(c.Context, f, req, func(s *clients) rpc[fleetv1.AddMemberRequest, fleetv1.AddMemberResponse] {
+	if _, _, err := callWrite(c.Context, f, req, func(s *clients) rpc[fleetv1.AddMemberRequest, fleetv1.AddMemberResponse] {
 		return s.cluster.AddMember
 	}); err != nil {
 		return err
@@ -205,7 +205,7 @@ func clusterLeave(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := call(c.Context, f, &fleetv1.RemoveMemberRequest{Id: id}, func(s *clients) rpc[fleetv1.RemoveMemberRequest, fleetv1.RemoveMemberResponse] {
+	if _, _, err := callWrite(c.Context, f, &fleetv1.RemoveMemberRequest{Id: id}, func(s *clients) rpc[fleetv1.RemoveMemberRequest, fleetv1.RemoveMemberResponse] {
 		return s.cluster.RemoveMember
 	}); err != nil {
 		return err
@@ -219,7 +219,7 @@ func clusterTransfer(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, _, err := call(c.Context, f, &fleetv1.TransferLeadershipRequest{ToId: c.String("to")}, func(s *clients) rpc[fleetv1.TransferLeadershipRequest, fleetv1.TransferLeadershipResponse] {
+	res, _, err := callWrite(c.Context, f, &fleetv1.TransferLeadershipRequest{ToId: c.String("to")}, func(s *clients) rpc[fleetv1.TransferLeadershipRequest, fleetv1.TransferLeadershipResponse] {
 		return s.cluster.TransferLeadership
 	})
 	if err != nil {
@@ -238,7 +238,7 @@ func snapshotTake(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	res, _, err := call(c.Context, f, &fleetv1.TakeSnapshotRequest{}, func(s *clients) rpc[fleetv1.TakeSnapshotRequest, fleetv1.TakeSnapshotResponse] {
+	res, _, err := callWrite(c.Context, f, &fleetv1.TakeSnapshotRequest{}, func(s *clients) rpc[fleetv1.TakeSnapshotRequest, fleetv1.TakeSnapshotResponse] {
 		return s.cluster.TakeSnapshot
 	})
 	if err != nil {
@@ -292,7 +292,7 @@ func snapshotRestore(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := call(c.Context, f, &fleetv1.RestoreSnapshotRequest{Data: data}, func(s *clients) rpc[fleetv1.RestoreSnapshotRequest, fleetv1.RestoreSnapshotResponse] {
+	if _, _, err := callWrite(c.Context, f, &fleetv1.RestoreSnapshotRequest{Data: data}, func(s *clients) rpc[fleetv1.RestoreSnapshotRequest, fleetv1.RestoreSnapshotResponse] {
 		return s.cluster.RestoreSnapshot
 	}); err != nil {
 		return err

@@ -72,6 +72,10 @@ func classify(err error) (int, string) {
 	if errors.As(err, &unreachable) {
 		return exitUnreachable, unreachable.Error()
 	}
+	var unknown *outcomeUnknownError
+	if errors.As(err, &unknown) {
+		return exitFailed, unknown.Error()
+	}
 	if isTLSFailure(err) {
 		return exitAuth, fmt.Sprintf("TLS failed: %s; check --ca, --cert and --key (SHINGLE_CA, SHINGLE_CERT, SHINGLE_KEY)", oneLine(err.Error()))
 	}
@@ -109,6 +113,25 @@ func isTLSFailure(err error) bool {
 		strings.Contains(err.Error(), "remote error: tls:")
 }
 
+// neverSent reports whether a transport failure happened before the
+// request left: the connection could not be made.
+func neverSent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns)
+}
+
+// outcomeUnknownError says a write's connection broke after it was sent.
+type outcomeUnknownError struct {
+	addr string
+	err  error
+}
+
+func (e *outcomeUnknownError) Error() string {
+	return fmt.Sprintf("the connection to %s broke after the request was sent (%s), so it may or may not have been applied; "+
+		"check the cluster's state before retrying", e.addr, oneLine(rootCause(e.err)))
+}
+
 // unreachableError says no address answered.
 type unreachableError struct {
 	addrs []string
@@ -126,14 +149,14 @@ func isUnreachable(err error) bool {
 	if isTLSFailure(err) {
 		return false
 	}
-	var op *net.OpError
-	var dns *net.DNSError
-	if errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns) {
+	if neverSent(err) {
 		return true
 	}
 	var ce *connect.Error
-	if errors.As(err, &ce) && ce.Code() == connect.CodeUnavailable && ce.Meta().Get(fleetv1.MetaNoLeader) == "" {
-		// A connection that broke or timed out before any answer.
+	if errors.As(err, &ce) && (ce.Code() == connect.CodeUnavailable || ce.Code() == connect.CodeCanceled) &&
+		ce.Meta().Get(fleetv1.MetaNoLeader) == "" {
+		// A connection that broke (reset: canceled) or timed out before
+		// any answer.
 		return len(ce.Meta()) == 0
 	}
 	return errors.Is(err, context.DeadlineExceeded) && !errors.As(err, &ce)

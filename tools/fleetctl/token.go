@@ -39,7 +39,7 @@ func tokenCreate(c *cli.Context) error {
 	req := &fleetv1.CreateTokenRequest{
 		Id: c.String("id"), Ttl: durationpb.New(c.Duration("ttl")), Rack: c.String("rack"), MaxUses: uint32(c.Uint("max-uses")),
 	}
-	res, _, err := call(c.Context, f, req, func(s *clients) rpc[fleetv1.CreateTokenRequest, fleetv1.CreateTokenResponse] {
+	res, _, err := callWrite(c.Context, f, req, func(s *clients) rpc[fleetv1.CreateTokenRequest, fleetv1.CreateTokenResponse] {
 		return s.token.CreateToken
 	})
 	if err != nil {
