@@ -94,6 +94,7 @@ go vet -tags qemu ./...
 go vet -tags zonedguest ./...
 go vet -tags discoverguest ./agent/discover/
 go vet -tags smartguest ./agent/health/smart/
+go vet -tags extentguest ./agent/extent/
 go vet -tags smartdata ./agent/health/...
 
 install_test_deps
@@ -114,8 +115,8 @@ if [ "$qemu" = 1 ]; then
 	install_qemu_deps
 	step "kernel-level suites under QEMU"
 	# On failure the guest's whole console is printed; add -v to stream it.
-	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover)$' \
-		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/
+	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover|TestKernelExtentStore)$' \
+		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/ ./agent/extent/
 fi
 
 echo

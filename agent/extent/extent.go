@@ -1,6 +1,7 @@
 package extent
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -67,6 +68,47 @@ type extent struct {
 	// compaction, the id of the extent being compacted. Only the
 	// compaction writes to it.
 	compactFrom uint64
+	// summaryBytes is the size of the summary entries of the records
+	// placed so far: the last zone keeps room for the summary the seal
+	// will write.
+	summaryBytes int64
+	// sealOff is, for a sealed extent, the offset of its seal record in
+	// the extent, which the drive checkpoint records.
+	sealOff int64
+	// written lists, while the extent is open, every record on the drive
+	// (in the order their appends were answered), so sealing can compute
+	// the running checksum and the summary without reading the extent
+	// back. About 70 bytes a record, for open extents only.
+	written []writtenRecord
+}
+
+// writtenRecord is what sealing needs to know of one record of an open
+// extent.
+type writtenRecord struct {
+	off        int64 // in the extent
+	size       int32 // encoded, padding included
+	typ        record.Type
+	length     uint32
+	headerCRC  uint32
+	payloadCRC uint32
+	key        record.Key
+	inline     []byte // tombstone and origin payloads
+}
+
+// noteWritten records the encoded record raw, now on the drive at offset
+// off of open extent e. Store.mu is held (or e is not shared yet).
+func (e *extent) noteWritten(off int64, raw []byte, size int) {
+	h, err := record.DecodeHeader(raw)
+	if err != nil {
+		return // raw was encoded or checked by the caller
+	}
+	w := writtenRecord{off: off, size: int32(size), typ: h.Type, length: h.Length, key: h.Key,
+		headerCRC:  binary.LittleEndian.Uint32(raw[60:]),
+		payloadCRC: binary.LittleEndian.Uint32(raw[record.HeaderSize+int(h.Length):])}
+	if h.Type == record.TypeTombstone || h.Type == record.TypeOrigin {
+		w.inline = append([]byte(nil), raw[record.HeaderSize:record.HeaderSize+int(h.Length)]...)
+	}
+	e.written = append(e.written, w)
 }
 
 func newExtent(slot int, id uint64, zones int) *extent {
@@ -82,10 +124,11 @@ func (e *extent) inflightTotal() int {
 	return n
 }
 
-// reserve finds room for a record of size bytes, keeping room for the seal
-// record in the last zone unless sealing, and returns the zone (0-based in
-// the extent) and the zones the extent moved on from.
-func (e *extent) reserve(size int64, lay layout, forSeal bool) (int, []int, error) {
+// reserve finds room for a record of size bytes whose summary entry takes
+// entry bytes, keeping room in the last zone for the summary and the seal
+// unless sealing, and returns the zone (0-based in the extent) and the
+// zones the extent moved on from.
+func (e *extent) reserve(size, entry int64, lay layout, forSeal bool) (int, []int, error) {
 	// The seal, and a skip record in case recovery must cut off a torn
 	// write first.
 	bs := lay.info.LogicalBlockSize
@@ -94,11 +137,12 @@ func (e *extent) reserve(size int64, lay layout, forSeal bool) (int, []int, erro
 	for e.cur < len(e.used) {
 		room := lay.zoneCapacity - e.used[e.cur]
 		if e.cur == len(e.used)-1 && !forSeal {
-			room -= sealRoom
+			room -= sealRoom + record.SummaryRecordsSize(e.summaryBytes+entry, bs)
 		}
 		if !e.done[e.cur] && size <= room {
 			k := e.cur
 			e.used[k] += size
+			e.summaryBytes += entry
 			return k, left, nil
 		}
 		if e.cur == len(e.used)-1 {
@@ -109,6 +153,37 @@ func (e *extent) reserve(size int64, lay layout, forSeal bool) (int, []int, erro
 		e.cur++
 	}
 	return -1, left, fmt.Errorf("%w: extent %d cannot take a %d-byte record; seal it and create another", ErrFull, e.id, size)
+}
+
+// reserveRun moves the extent on, if needed, to the first zone from the
+// current one that can hold size more bytes, so the seal's summary and seal
+// records land together in one zone. It reports whether one can, and the
+// zones the extent moved on from.
+func (e *extent) reserveRun(size int64, lay layout) (bool, []int) {
+	var left []int
+	for k := e.cur; k < len(e.used); k++ {
+		if !e.done[k] && lay.zoneCapacity-e.used[k] >= size {
+			for j := e.cur; j < k; j++ {
+				e.done[j] = true
+				left = append(left, j)
+			}
+			e.cur = k
+			return true, left
+		}
+	}
+	return false, nil
+}
+
+// summaryEntrySize is the size of the summary entry of a record of type t
+// with payload n bytes long (0 for records the summary leaves out).
+func summaryEntrySize(t record.Type, n int) int64 {
+	switch t {
+	case record.TypeBlob:
+		return record.SummaryEntryHeaderSize
+	case record.TypeTombstone, record.TypeOrigin:
+		return int64(record.SummaryEntryHeaderSize + n)
+	}
+	return 0
 }
 
 // location converts a device offset into an index location.

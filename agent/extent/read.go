@@ -179,13 +179,15 @@ type Stat struct {
 	FreeZones   int
 	Blobs       int
 	Damaged     []Damage
+	Checkpoint  CheckpointStat
 }
 
 // Stat returns the drive's use.
 func (s *Store) Stat() Stat {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stat{Blobs: s.idx.Len(), FreeZones: s.freeZonesLocked(), Damaged: append([]Damage(nil), s.damaged...)}
+	st := Stat{Blobs: s.idx.Len(), FreeZones: s.freeZonesLocked(), Damaged: append([]Damage(nil), s.damaged...),
+		Checkpoint: s.ck}
 	for _, e := range s.slots {
 		if e == nil {
 			st.FreeExtents++

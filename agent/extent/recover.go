@@ -32,8 +32,19 @@ type tombstone struct {
 
 // recover rebuilds the extents and the index from the drive: for each slot,
 // the zones' write pointers, then every record up to them.
-func (s *Store) recover() error {
+//
+// Sealed extents the drive checkpoint lists are rebuilt from their seal and
+// summary instead (see checkpoint.go) unless fullScan is set; when the
+// checkpoint turns out stale, a new one is written.
+func (s *Store) recover(fullScan bool) error {
 	var stones []tombstone
+	ck := s.loadCheckpoint()
+	s.ck.Generation, s.ck.Extents = ck.Generation, len(ck.Extents)
+	listed := sealedBySlot(ck)
+	if fullScan {
+		listed = nil
+	}
+	stale := false
 	zones := make([]zoned.Zone, s.lay.perExtent)
 	for slot := range s.lay.slots {
 		n, err := s.dev.ReportZones(s.lay.zone(slot, 0), zones)
@@ -43,9 +54,28 @@ func (s *Store) recover() error {
 		if n != len(zones) {
 			return fmt.Errorf("extent: short zone report for slot %d", slot)
 		}
+		if c, ok := listed[slot]; ok {
+			e, err := s.recoverSealed(slot, zones, c, &stones)
+			if err == nil {
+				s.finishIdle(e, zones)
+				s.ck.Recovered++
+				s.slots[slot] = e
+				s.byID[e.id] = e
+				s.nextID = max(s.nextID, e.id+1)
+				continue
+			}
+			stale = true
+		}
 		e, found, err := s.recoverSlot(slot, zones, &stones)
 		if err != nil {
 			return err
+		}
+		if found {
+			s.finishIdle(e, zones)
+			s.ck.Scanned++
+			if e.state == StateSealed && !fullScan {
+				stale = true // sealed since the checkpoint
+			}
 		}
 		if found {
 			s.slots[slot] = e
@@ -66,7 +96,33 @@ func (s *Store) recover() error {
 			target.deadBytes += size
 		}
 	}
-	return s.settleCompactions()
+	if err := s.settleCompactions(); err != nil {
+		return err
+	}
+	if stale {
+		s.checkpoint()
+	}
+	return nil
+}
+
+// finishIdle finishes the zones of recovered extent e that take no more
+// records but are still open or closed, as a crash leaves them when it
+// comes between the last write to a zone and its finish: every zone of a
+// sealed extent, and those an open extent moved on from. Each holds one of
+// the device's few active-zone resources until finished, and enough of
+// them left behind by crashes would keep new extents from being written.
+// zones is the slot's zone report. A failure leaves the zone as it was.
+func (s *Store) finishIdle(e *extent, zones []zoned.Zone) {
+	for k, z := range zones {
+		switch z.Cond {
+		case zoned.CondImplicitOpen, zoned.CondExplicitOpen, zoned.CondClosed:
+		default:
+			continue
+		}
+		if e.state == StateSealed || (e.state == StateOpen && e.done[k] && k != e.cur) {
+			_ = s.dev.FinishZones(z.Index, 1)
+		}
+	}
 }
 
 // settleCompactions deals with the compactions a crash interrupted (see
@@ -154,6 +210,8 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 			}
 			e.records++
 			e.seq = max(e.seq, h.Seq+1)
+			e.summaryBytes += summaryEntrySize(h.Type, int(h.Length))
+			e.noteWritten(off-s.lay.info.ZoneStart(s.lay.zone(slot, 0)), raw, size)
 			switch h.Type {
 			case record.TypeBlob:
 				loc := e.location(s.lay, off, int(h.Length))
@@ -167,8 +225,9 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 				}
 			case record.TypeSeal:
 				e.state = StateSealed
+				e.sealOff = off - s.lay.info.ZoneStart(s.lay.zone(slot, 0))
 				e.deadBytes += int64(size)
-			case record.TypeSkip:
+			case record.TypeSkip, record.TypeSummary:
 				e.deadBytes += int64(size)
 			case record.TypeOrigin:
 				e.deadBytes += int64(size)
@@ -226,6 +285,9 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 	if e.state == StateReadOnly && e.damage == "" {
 		e.damage = "a zone of the extent went offline or read-only"
 	}
+	if e.state != StateOpen {
+		e.written = nil // only an open extent is sealed later
+	}
 	if e.state == StateOpen {
 		// The zones left behind take no more records; their torn tails,
 		// if any, stay at the end where a scan stops anyway.
@@ -279,6 +341,7 @@ func (s *Store) cutTornTail(e *extent, z zoned.Zone) error {
 	_ = s.dev.CloseZones(z.Index, 1)
 	e.seq++
 	e.records++
+	e.noteWritten(wp-s.lay.info.ZoneStart(s.lay.zone(e.slot, 0)), buf, size)
 	e.used[k] += int64(size)
 	e.deadBytes += int64(size)
 	delete(e.tornAt, k)

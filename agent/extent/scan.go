@@ -7,8 +7,9 @@ import (
 	"github.com/shingle-storage/shingle/zoned"
 )
 
-// scanChunk is how much of a zone a scan reads at once.
-const scanChunk = 8 << 20
+// scanChunk is how much of a zone a scan reads at once; the next chunk is
+// read while the current one is decoded (see readAhead).
+const scanChunk = 4 << 20
 
 // visitFunc receives one record found by scanZone: its device offset,
 // header, encoded bytes (header, payload and payload checksum; valid only
@@ -38,43 +39,30 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 	info := dev.Info()
 	bs := info.LogicalBlockSize
 	pos := info.ZoneStart(zi)
-	buf := zoned.AlignedBuffer(int(min(scanChunk, max(limit-pos, int64(bs)))), bs)
-	bufStart, bufLen := pos, 0
-	fill := func(at int64) error {
-		n := int(min(int64(len(buf)), limit-at))
-		if _, err := dev.ReadAt(buf[:n], at); err != nil {
-			return err
-		}
-		bufStart, bufLen = at, n
-		return nil
-	}
+	r := newReadAhead(dev, pos, limit, scanChunk)
+	defer r.close()
 	// decodeAt decodes the record at device offset at, reading as needed,
 	// and returns its encoded bytes.
 	decodeAt := func(at int64) (record.Header, []byte, int, error) {
-		if at+int64(bs) > bufStart+int64(bufLen) || at < bufStart {
-			if err := fill(at); err != nil {
-				return record.Header{}, nil, 0, err
-			}
+		b, err := r.bytes(at, bs)
+		if err != nil {
+			return record.Header{}, nil, 0, err
 		}
-		h, _, size, err := record.Decode(buf[at-bufStart:bufLen], bs)
+		h, _, size, err := record.Decode(b, bs)
 		if errors.Is(err, record.ErrShort) {
 			if at+int64(size) > limit {
 				// The header promises more than was written: a torn write.
 				return record.Header{}, nil, 0, record.ErrPayloadChecksum
 			}
-			if size > len(buf) {
-				buf = zoned.AlignedBuffer(size, bs)
-			}
-			if err := fill(at); err != nil {
+			if b, err = r.bytes(at, size); err != nil {
 				return record.Header{}, nil, 0, err
 			}
-			h, _, size, err = record.Decode(buf[:bufLen], bs)
+			h, _, size, err = record.Decode(b, bs)
 		}
 		if err != nil {
 			return record.Header{}, nil, 0, err
 		}
-		start := at - bufStart
-		return h, buf[start : start+int64(record.HeaderSize+int(h.Length)+record.TrailerSize)], size, nil
+		return h, b[:record.HeaderSize+int(h.Length)+record.TrailerSize], size, nil
 	}
 	var gaps []gap
 	for pos < limit {

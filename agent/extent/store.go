@@ -8,8 +8,13 @@
 // seal that ends it. Records are appended through a zoned.Appender, so
 // concurrent puts share large writes and one flush per batch, and a put is
 // acknowledged only once its record is durable. The only index is in memory
-// (package agent/index); opening a drive rebuilds it by reading every
-// extent's records up to each zone's write pointer. A torn or corrupt tail is
+// (package agent/index); opening a drive rebuilds it. A sealed extent ends
+// with a summary of its records and its seal, and the drive checkpoint
+// (checkpoint.go) says where each seal is, so recovery reads summaries
+// rather than whole extents; open extents, and sealed ones the checkpoint
+// does not cover, are read record by record up to each zone's write
+// pointer. Sealing needs no read-back either: the store remembers, for each
+// open extent, the records it wrote. A torn or corrupt tail is
 // detected by its checksum and cut off: recovery appends a skip record after
 // it, which vouches for the torn bytes, and later records follow. Dead
 // records are reclaimed by compaction (compact.go), which copies what is
@@ -70,6 +75,10 @@ type Options struct {
 	Cluster label.ID
 	// Appender tunes the zone appender.
 	Appender zoned.AppenderOptions
+	// FullScan makes Open read every extent in full instead of recovering
+	// sealed extents from the checkpoint and their summaries: slower, but
+	// every record's checksums are checked.
+	FullScan bool
 }
 
 // Store is the extent store of one drive. It is safe for concurrent use.
@@ -89,6 +98,10 @@ type Store struct {
 	// cannot both land.
 	pending map[record.Key]bool
 	closed  bool
+	// ck describes the drive checkpoint (s.mu); ckMu serializes writing
+	// it.
+	ck   CheckpointStat
+	ckMu sync.Mutex
 }
 
 // Format writes a new label on dev and returns the empty store. It resets
@@ -153,7 +166,7 @@ func Open(dev zoned.Device, opts Options) (*Store, error) {
 	}
 	s := &Store{dev: dev, lay: lay, label: l, idx: index.New(0), slots: make([]*extent, lay.slots),
 		byID: map[uint64]*extent{}, nextID: 1, pending: map[record.Key]bool{}}
-	if err := s.recover(); err != nil {
+	if err := s.recover(opts.FullScan); err != nil {
 		return nil, err
 	}
 	aopts := opts.Appender

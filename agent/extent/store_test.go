@@ -108,7 +108,7 @@ func TestPutGetDeleteSealReopen(t *testing.T) {
 	if _, err := s.Put(ctx, id, key(100), []byte("late")); !errors.Is(err, extent.ErrSealed) {
 		t.Fatalf("put to a sealed extent: %v", err)
 	}
-	var blobs, stones, seals int
+	var blobs, stones, summaries, seals int
 	var sealed record.Seal
 	must(t, s.Records(id, func(_ int64, h record.Header, p []byte) bool {
 		switch h.Type {
@@ -116,6 +116,8 @@ func TestPutGetDeleteSealReopen(t *testing.T) {
 			blobs++
 		case record.TypeTombstone:
 			stones++
+		case record.TypeSummary:
+			summaries++
 		case record.TypeSeal:
 			seals++
 			sealed, err = record.UnmarshalSeal(p)
@@ -123,8 +125,9 @@ func TestPutGetDeleteSealReopen(t *testing.T) {
 		}
 		return true
 	}))
-	if blobs != 60 || stones != 1 || seals != 1 || sealed.Records != 61 {
-		t.Fatalf("records: %d blobs, %d tombstones, %d seals, seal says %d records", blobs, stones, seals, sealed.Records)
+	if blobs != 60 || stones != 1 || summaries != 1 || seals != 1 || sealed.Records != 62 || sealed.SummaryRecords != 1 {
+		t.Fatalf("records: %d blobs, %d tombstones, %d summaries, %d seals; seal says %d records, %d of summary",
+			blobs, stones, summaries, seals, sealed.Records, sealed.SummaryRecords)
 	}
 
 	// Restart: everything comes back from the drive alone.

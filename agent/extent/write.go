@@ -1,10 +1,12 @@
 package extent
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/shingle-storage/shingle/agent/index"
 	"github.com/shingle-storage/shingle/agent/record"
@@ -140,7 +142,7 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind ap
 		s.mu.Unlock()
 		return 0, 0, err
 	}
-	k, left, err := e.reserve(int64(size), s.lay, kind == appendSeal)
+	k, left, err := e.reserve(int64(size), summaryEntrySize(h.Type, len(payload)), s.lay, kind == appendSeal)
 	if err != nil {
 		s.mu.Unlock()
 		s.finishDrained(e, left)
@@ -174,6 +176,7 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind ap
 		return 0, 0, fmt.Errorf("%w: extent %d: %w", ErrReadOnly, e.id, err)
 	}
 	e.records++
+	e.noteWritten(off-s.lay.info.ZoneStart(s.lay.zone(e.slot, 0)), buf, size)
 	var finish []int
 	if e.done[k] && e.inflight[k] == 0 {
 		finish = []int{k}
@@ -328,27 +331,72 @@ func (s *Store) Seal(ctx context.Context, id uint64) error {
 	return s.seal(ctx, e)
 }
 
-// seal seals extent e, which the caller has claimed by setting e.closing.
+// seal seals extent e, which the caller has claimed by setting e.closing:
+// from the records the extent has written (e.written; nothing is read
+// back) it makes the summary, appends the summary records and then the seal
+// with the records' count and running checksum, all in one zone, finishes
+// the zones and records the seal in the drive checkpoint. Without room for
+// the summary (a drive with tiny zones), the seal goes alone and recovery
+// reads the whole extent.
 func (s *Store) seal(ctx context.Context, e *extent) error {
 	if err := s.waitIdle(ctx, e); err != nil {
 		return err
 	}
-	var seal record.Seal
-	err := s.records(e, func(_ int64, h record.Header, raw []byte, size int) bool {
-		seal.Records++
-		seal.Bytes += uint64(size)
-		seal.Checksum = record.Chain(seal.Checksum, raw)
-		return true
-	})
-	if err != nil {
-		return err
+	s.mu.Lock()
+	written := slices.Clone(e.written)
+	s.mu.Unlock()
+	slices.SortFunc(written, func(a, b writtenRecord) int { return cmp.Compare(a.off, b.off) })
+	var summary record.SummaryBuilder
+	for _, w := range written {
+		if record.Summarized(w.typ) {
+			summary.Add(record.SummaryEntry{Type: w.typ, Offset: w.off, Length: w.length, Key: w.key, Inline: w.inline})
+		}
 	}
-	if _, _, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal); err != nil {
+	bs := s.lay.info.LogicalBlockSize
+	payloads := summary.Payloads()
+	run := int64(record.Size(record.SealSize, bs))
+	for _, p := range payloads {
+		run += int64(record.Size(len(p), bs))
+	}
+	s.mu.Lock()
+	fits, left := e.reserveRun(run, s.lay)
+	s.mu.Unlock()
+	s.finishDrained(e, left)
+	var seal record.Seal
+	if fits {
+		base := s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
+		for i, p := range payloads {
+			_, off, err := s.appendRecord(e, record.Header{Type: record.TypeSummary}, p, appendSeal)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				seal.SummaryOffset = off - base
+			}
+		}
+		seal.SummaryRecords = uint32(len(payloads))
+		s.mu.Lock()
+		written = slices.Clone(e.written)
+		s.mu.Unlock()
+		slices.SortFunc(written, func(a, b writtenRecord) int { return cmp.Compare(a.off, b.off) })
+	}
+	for _, w := range written {
+		seal.Records++
+		seal.Bytes += uint64(w.size)
+		seal.Checksum = record.ChainSums(seal.Checksum, w.off, w.headerCRC, w.payloadCRC)
+	}
+	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal)
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	e.state = StateSealed
-	e.deadBytes += int64(record.Size(record.SealSize, s.lay.info.LogicalBlockSize))
+	e.sealOff = off - s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
+	e.written = nil
+	e.deadBytes += int64(record.Size(record.SealSize, bs))
+	for _, p := range payloads[:min(len(payloads), int(seal.SummaryRecords))] {
+		e.deadBytes += int64(record.Size(len(p), bs))
+	}
 	var finish []int
 	for k := range e.used {
 		if e.used[k] > 0 && e.used[k] < s.lay.zoneCapacity {
@@ -358,6 +406,7 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 	}
 	s.mu.Unlock()
 	s.finishDrained(e, finish)
+	s.checkpoint()
 	return nil
 }
 
@@ -428,7 +477,11 @@ func (s *Store) drop(ctx context.Context, e *extent) error {
 	s.mu.Lock()
 	s.slots[e.slot] = nil
 	delete(s.byID, e.id)
+	sealed := e.state == StateSealed
 	s.mu.Unlock()
+	if sealed {
+		s.checkpoint()
+	}
 	return nil
 }
 

@@ -58,6 +58,12 @@ const (
 	// it names the extent whose live records it copies. Its payload is an
 	// Origin.
 	TypeOrigin Type = 5
+	// TypeSummary lists, for a sealed extent, the records before it that
+	// recovery needs (blobs, tombstones, origins), so reopening a drive
+	// reads each sealed extent's summary instead of all its bytes. A large
+	// summary is split over several consecutive summary records. Its
+	// payload is a Summary.
+	TypeSummary Type = 6
 )
 
 // String names the type.
@@ -73,11 +79,13 @@ func (t Type) String() string {
 		return "skip"
 	case TypeOrigin:
 		return "origin"
+	case TypeSummary:
+		return "summary"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
 
-func (t Type) known() bool { return t >= TypeBlob && t <= TypeOrigin }
+func (t Type) known() bool { return t >= TypeBlob && t <= TypeSummary }
 
 // Key names a blob: 32 bytes chosen by the caller (typically a hash).
 type Key [KeySize]byte

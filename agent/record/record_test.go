@@ -89,14 +89,17 @@ func TestEncodeRefuses(t *testing.T) {
 func TestSealRoundTripAndChain(t *testing.T) {
 	a, _ := Encode(make([]byte, 4096), Header{Type: TypeBlob, Key: Key{1}}, []byte("a"), 4096)
 	b, _ := Encode(make([]byte, 4096), Header{Type: TypeBlob, Key: Key{2}, Seq: 1}, []byte("b"), 4096)
-	sum := Chain(Chain(0, a), b)
-	if sum == Chain(Chain(0, b), a) {
+	sum := Chain(Chain(0, 0, a), 4096, b)
+	if sum == Chain(Chain(0, 0, b), 4096, a) {
 		t.Fatal("the running checksum does not depend on order")
+	}
+	if sum == Chain(Chain(0, 0, a), 8192, b) {
+		t.Fatal("the running checksum does not depend on where records are")
 	}
 	// A valid record replaced by another valid record of the same size
 	// changes the running checksum.
 	c, _ := Encode(make([]byte, 4096), Header{Type: TypeBlob, Key: Key{2}, Seq: 1}, []byte("c"), 4096)
-	if sum == Chain(Chain(0, a), c) {
+	if sum == Chain(Chain(0, 0, a), 4096, c) {
 		t.Fatal("the running checksum missed a substituted record")
 	}
 	s := Seal{Records: 2, Bytes: uint64(len(a) + len(b)), Checksum: sum}

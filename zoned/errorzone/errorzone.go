@@ -94,6 +94,11 @@ type Fault struct {
 	// TornBlocks, for a failing write, is how many leading blocks of the
 	// write reach the device before it fails; the rest never do.
 	TornBlocks int
+	// Flip, for a read that succeeds, is a device offset whose byte the
+	// read returns with its bits inverted, if the read covers it: silent
+	// corruption (bit rot) that only checksums catch. -1 or 0 for none
+	// (offset 0 holds the label, read through other paths in tests).
+	Flip int64
 }
 
 // Injector decides the fault for each operation. It is called from many
@@ -228,10 +233,15 @@ func (d *Device) WriteAt(p []byte, off int64) (int, error) {
 // ReadAt reads unless a fault is injected.
 func (d *Device) ReadAt(p []byte, off int64) (int, error) {
 	op := d.ioOp(Read, p, off)
-	if d.inject(op).Fail {
+	f := d.inject(op)
+	if f.Fail {
 		return 0, d.injected(op, "read")
 	}
-	return d.dev.ReadAt(p, off)
+	n, err := d.dev.ReadAt(p, off)
+	if f.Flip > 0 && f.Flip >= off && f.Flip < off+int64(n) {
+		p[f.Flip-off] ^= 0xFF
+	}
+	return n, err
 }
 
 // Sync syncs unless a fault is injected.

@@ -160,3 +160,37 @@ func TestSetZoneConditionThroughWrapper(t *testing.T) {
 		t.Fatal("SetZoneCondition on a device without support succeeded")
 	}
 }
+
+func TestFlipByteCorruptsReadsSilently(t *testing.T) {
+	_, d := newDevice(t)
+	data := block(2)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	if _, err := d.WriteAt(data, 0); err != nil { // conventional zone 0
+		t.Fatal(err)
+	}
+	d.SetInjector(errorzone.FlipByte(5000))
+	got := block(2)
+	if _, err := d.ReadAt(got, 0); err != nil {
+		t.Fatalf("a corrupted read must still succeed: %v", err)
+	}
+	for i := range got {
+		want := data[i]
+		if i == 5000 {
+			want ^= 0xFF
+		}
+		if got[i] != want {
+			t.Fatalf("byte %d reads %#x, want %#x", i, got[i], want)
+		}
+	}
+	// A read that does not cover the offset is untouched, and the medium
+	// itself keeps the right bytes.
+	if _, err := d.ReadAt(got[:4096], 0); err != nil || got[100] != data[100] {
+		t.Fatalf("read of another block: %v", err)
+	}
+	d.SetInjector(nil)
+	if _, err := d.ReadAt(got, 0); err != nil || got[5000] != data[5000] {
+		t.Fatalf("after the injector is removed, byte 5000 reads %#x, want %#x (%v)", got[5000], data[5000], err)
+	}
+}

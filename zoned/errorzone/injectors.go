@@ -81,3 +81,15 @@ func All(injectors ...Injector) Injector {
 		return out
 	})
 }
+
+// FlipByte returns an injector that corrupts every read covering device
+// offset at: the byte there comes back with its bits inverted, as bit rot
+// on the medium would, while the read itself succeeds.
+func FlipByte(at int64) Injector {
+	return InjectorFunc(func(op Op) Fault {
+		if op.Kind == Read {
+			return Fault{Flip: at}
+		}
+		return Fault{}
+	})
+}
