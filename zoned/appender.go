@@ -57,6 +57,9 @@ type Appender struct {
 	writesStarted, writesDone uint64
 	wrote                     *sync.Cond     // signalled when a batch write ends
 	finishing                 sync.WaitGroup // zones being finished by retire
+	// managing holds zones being reset or finished through the Appender;
+	// appends to them wait until that is done.
+	managing map[int]bool
 }
 
 // AppenderOptions tune an Appender. Zero values take the defaults.
@@ -149,7 +152,7 @@ func NewAppender(dev Device, opts AppenderOptions) (*Appender, error) {
 	}
 	bs := info.LogicalBlockSize
 	opts.MaxBatchBytes = (opts.MaxBatchBytes + bs - 1) / bs * bs
-	a := &Appender{dev: dev, info: info, opts: opts, active: map[int]*zoneQueue{}}
+	a := &Appender{dev: dev, info: info, opts: opts, active: map[int]*zoneQueue{}, managing: map[int]bool{}}
 	a.idle = sync.NewCond(&a.mu)
 	a.wrote = sync.NewCond(&a.mu)
 	if opts.Zones != nil {
@@ -304,6 +307,61 @@ func (a *Appender) Close() error {
 	return nil
 }
 
+// ResetZones resets count zones from first on the device, through the
+// Appender. An Appender remembers where it left each zone it appends to;
+// a zone reset behind its back would have the next append written where
+// the old write pointer was, and refused. No append to these zones may be
+// queued: that is an error, and nothing is reset. It waits for the writes
+// in flight to end, and appends to the zones made meanwhile wait until the
+// reset is done.
+func (a *Appender) ResetZones(first, count int) error {
+	return a.manage(first, count, a.dev.ResetZones)
+}
+
+// FinishZones finishes count zones from first on the device, through the
+// Appender, which lets go of them at once instead of keeping them among its
+// active zones; see ResetZones.
+func (a *Appender) FinishZones(first, count int) error {
+	return a.manage(first, count, a.dev.FinishZones)
+}
+
+func (a *Appender) manage(first, count int, op func(first, count int) error) error {
+	if err := checkZoneRange("manage", a.info, first, count); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	for busy := true; busy; {
+		busy = false
+		for z := first; z < first+count; z++ {
+			q := a.active[z]
+			if q != nil && len(q.pending) > 0 {
+				a.mu.Unlock()
+				return &Error{Op: "manage", Path: a.info.Path, Zone: z, Offset: -1, Kind: ErrBusy,
+					Detail: "the zone has appends queued; wait for them first"}
+			}
+			// A writer about to go idle, a finish or another reset or
+			// finish in progress: wait for it.
+			busy = busy || a.managing[z] || q != nil && (q.writing || q.finishing)
+		}
+		if busy {
+			a.idle.Wait()
+		}
+	}
+	for z := first; z < first+count; z++ {
+		delete(a.active, z)
+		a.managing[z] = true
+	}
+	a.mu.Unlock()
+	err := op(first, count)
+	a.mu.Lock()
+	for z := first; z < first+count; z++ {
+		delete(a.managing, z)
+	}
+	a.idle.Broadcast()
+	a.mu.Unlock()
+	return err
+}
+
 func (a *Appender) closedErr() error {
 	return &Error{Op: "append", Path: a.info.Path, Zone: -1, Offset: -1, Kind: ErrClosed,
 		Detail: "the appender was closed"}
@@ -386,6 +444,13 @@ func (a *Appender) activate(ctx context.Context, zone int, fromPool bool) (*zone
 	for {
 		if a.closed {
 			return nil, a.closedErr()
+		}
+		if a.managing[zone] {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("zoned: append abandoned while its zone was being reset or finished: %w", err)
+			}
+			a.idle.Wait()
+			continue
 		}
 		if q, ok := a.active[zone]; ok {
 			if q.broken != nil {

@@ -370,3 +370,49 @@ func TestAppenderKeepsPoolZoneAfterTransientError(t *testing.T) {
 		t.Fatalf("after the transient failure: zone %d, %v; want zone 1 still used", z, err)
 	}
 }
+
+// TestAppenderResetAndFinishThroughIt checks that a zone reset through the
+// Appender takes appends at its start again (the Appender forgets where it
+// had left the zone), that a reset behind its back is what this guards
+// against, and that a finish through it frees the zone's slot.
+func TestAppenderResetAndFinishThroughIt(t *testing.T) {
+	dev, _ := smallEmulator(t, zoned.EmulatorConfig{})
+	defer dev.Close()
+	a, err := zoned.NewAppender(dev, zoned.AppenderOptions{MaxActiveZones: 1})
+	must(t, err)
+	defer a.Close()
+	ctx := context.Background()
+	start := dev.Info().ZoneStart(1)
+	for range 3 {
+		_, err := a.Append(ctx, 1, make([]byte, 8192))
+		must(t, err)
+	}
+	must(t, a.ResetZones(1, 1))
+	off, err := a.Append(ctx, 1, make([]byte, 4096))
+	must(t, err)
+	if off != start {
+		t.Fatalf("first append after the reset landed at %d, want the zone's start %d", off, start)
+	}
+
+	// Behind its back, the Appender's idea of the zone goes stale: the
+	// next append is refused by the device.
+	must(t, dev.ResetZones(1, 1))
+	if _, err := a.Append(ctx, 1, make([]byte, 4096)); !errors.Is(err, zoned.ErrWritePointer) {
+		t.Fatalf("append after a reset behind the appender's back: %v, want a write pointer error", err)
+	}
+
+	// With one active zone allowed, zone 2 can start only once zone 1 is
+	// let go of; finishing it through the Appender does that.
+	must(t, a.FinishZones(1, 1))
+	z, err := zoned.ReportZone(dev, 1)
+	must(t, err)
+	if z.Cond != zoned.CondFull {
+		t.Fatalf("zone 1 is %v after FinishZones, want full", z.Cond)
+	}
+	if _, err := a.Append(ctx, 2, make([]byte, 4096)); err != nil {
+		t.Fatalf("append to zone 2 after zone 1 was finished: %v", err)
+	}
+	if err := a.ResetZones(99, 1); !errors.Is(err, zoned.ErrOutOfRange) {
+		t.Fatalf("reset of zone 99: %v", err)
+	}
+}

@@ -102,6 +102,8 @@ type Store struct {
 	// it.
 	ck   CheckpointStat
 	ckMu sync.Mutex
+	// bufs recycles record buffers.
+	bufs *bufPool
 }
 
 // Format writes a new label on dev and returns the empty store. It resets
@@ -165,13 +167,16 @@ func Open(dev zoned.Device, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dev: dev, lay: lay, label: l, idx: index.New(0), slots: make([]*extent, lay.slots),
-		byID: map[uint64]*extent{}, nextID: 1, pending: map[record.Key]bool{}}
-	if err := s.recover(opts.FullScan); err != nil {
-		return nil, err
-	}
+		byID: map[uint64]*extent{}, nextID: 1, pending: map[record.Key]bool{}, bufs: newBufPool(info.LogicalBlockSize)}
+	// The appender comes first: zones are reset and finished through it
+	// (recovery finishes compactions), so it never holds stale zone state.
 	aopts := opts.Appender
 	aopts.Zones = []int{} // the store appends to named zones only, never AppendAny
 	if s.app, err = zoned.NewAppender(dev, aopts); err != nil {
+		return nil, err
+	}
+	if err := s.recover(opts.FullScan); err != nil {
+		s.app.Close()
 		return nil, err
 	}
 	return s, nil

@@ -318,3 +318,23 @@ func TestZoneGoingOfflineAtRunTime(t *testing.T) {
 		t.Fatalf("put into the extent with an offline zone: %v", err)
 	}
 }
+
+// TestPutAfterDeleteReusesSlot checks that an extent created in the slot of
+// one just deleted takes puts: the zones were reset, and the appender must
+// not write where the deleted extent had left off.
+func TestPutAfterDeleteReusesSlot(t *testing.T) {
+	dev, _ := newDrive(t, smr)
+	s := format(t, dev)
+	defer s.Close()
+	for round := range 3 {
+		id, err := s.CreateExtent()
+		must(t, err)
+		for i := range 5 {
+			if _, err := s.Put(ctx, id, key(round*10+i), blob(i, 9000)); err != nil {
+				t.Fatalf("round %d, put %d into a reused slot: %v", round, i, err)
+			}
+		}
+		must(t, s.Seal(ctx, id))
+		must(t, s.DeleteExtent(ctx, id))
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/shingle-storage/shingle/agent/index"
 	"github.com/shingle-storage/shingle/agent/record"
-	"github.com/shingle-storage/shingle/zoned"
 )
 
 // tombstoneTarget is a tombstone's payload: the exact record it deletes, so
@@ -154,7 +153,8 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind ap
 	s.mu.Unlock()
 	s.finishDrained(e, left)
 
-	buf := zoned.AlignedBuffer(size, bs)
+	buf := s.bufs.get(size)
+	defer s.bufs.put(buf)
 	if _, err := record.Encode(buf, h, payload, bs); err != nil {
 		s.mu.Lock()
 		e.inflight[k]--
@@ -195,7 +195,7 @@ func (s *Store) finishDrained(e *extent, zones []int) {
 		s.mu.Unlock()
 		if ready {
 			// A failure leaves the zone closed, which only costs a resource.
-			_ = s.dev.FinishZones(s.lay.zone(e.slot, k), 1)
+			_ = s.app.FinishZones(s.lay.zone(e.slot, k), 1)
 		}
 	}
 }
@@ -468,7 +468,7 @@ func (s *Store) drop(ctx context.Context, e *extent) error {
 	if err != nil && e.state != StateReadOnly {
 		return err
 	}
-	if err := s.dev.ResetZones(s.lay.zone(e.slot, 0), s.lay.perExtent); err != nil {
+	if err := s.app.ResetZones(s.lay.zone(e.slot, 0), s.lay.perExtent); err != nil {
 		s.mu.Lock()
 		e.state, e.damage = StateReadOnly, fmt.Sprintf("reset failed: %v", err)
 		s.mu.Unlock()
