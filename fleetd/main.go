@@ -4,9 +4,12 @@
 package main
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/tracing"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -76,6 +79,10 @@ first).`,
 				Usage: "Raft timeouts: production (1 s heartbeat and election, for a data-centre network) or loopback (200 ms, for servers on one machine)"},
 			&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Value: "info",
 				Usage: "least severe log level written (debug, info, warn, error); logs are JSON lines on stderr"},
+			&cli.StringFlag{Name: "otlp-endpoint", EnvVars: append(env("OTLP_ENDPOINT"), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+				Usage: "OpenTelemetry collector to send traces to over OTLP/HTTP, like http://127.0.0.1:4318 (traces: every API call, the calls forwarded to the leader, each command's trip through Raft); empty sends none"},
+			&cli.Float64Flag{Name: "trace-sample-ratio", EnvVars: env("TRACE_SAMPLE_RATIO"), Value: 1,
+				Usage: "share of new traces recorded, 0 to 1 (calls that arrive already traced follow their caller's decision)"},
 		},
 		Action: run,
 	}
@@ -97,6 +104,18 @@ func run(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("fleetd: --raft-timing %q: use production or loopback", c.String("raft-timing")), 2)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	tracer, err := tracing.New(tracing.Config{Service: "fleetd", Instance: c.String("id"),
+		Endpoint: c.String("otlp-endpoint"), SampleRatio: c.Float64("trace-sample-ratio")})
+	if err != nil {
+		return cli.Exit("fleetd: --otlp-endpoint: "+err.Error(), 2)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("flushing traces failed", "err", err)
+		}
+	}()
 	srv, err := server.Open(server.Config{
 		ID:                c.String("id"),
 		Dir:               c.String("dir"),
@@ -111,6 +130,7 @@ func run(c *cli.Context) error {
 		HeartbeatTimeout:  c.Duration("heartbeat-timeout"),
 		RepairGrace:       c.Duration("repair-grace"),
 		Logger:            log,
+		Tracer:            tracer,
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"log/slog"
 	"net"
 	"time"
@@ -54,6 +56,9 @@ type Config struct {
 	// Logger receives the server's structured logs (and Raft's). Nil
 	// means JSON to stderr.
 	Logger *slog.Logger
+	// Tracer traces API calls, the calls this server forwards or relays,
+	// and each command's trip through Raft. Nil records nothing.
+	Tracer trace.TracerProvider
 }
 
 // Defaults for the Config durations.
@@ -65,6 +70,9 @@ const (
 
 // withDefaults fills zero fields with their defaults.
 func (c Config) withDefaults() Config {
+	if c.Tracer == nil {
+		c.Tracer = noop.NewTracerProvider()
+	}
 	if c.HeartbeatInterval <= 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
 	}

@@ -88,7 +88,9 @@ type forwardService struct{ s *Server }
 // leader; it never forwards again.
 func (f *forwardService) Apply(ctx context.Context, req *connect.Request[fleetv1.ApplyRequest]) (*connect.Response[fleetv1.ApplyResponse], error) {
 	start := time.Now()
+	ctx, span := f.s.traceApply(ctx, "", req.Msg.GetCommand())
 	res, err := f.s.node.ApplyLocal(ctx, req.Msg.GetCommand())
+	endSpan(span, err)
 	f.s.metrics.observeCommit(time.Since(start), err)
 	var se *state.Error
 	switch {

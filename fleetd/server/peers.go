@@ -23,14 +23,17 @@ type peer struct {
 // with this server's own certificate.
 type peers struct {
 	client *http.Client
+	trace  connect.Interceptor
 	mu     sync.Mutex
 	byAddr map[string]*peer
 }
 
-// newPeers returns an empty set of peers whose connections use tlsConf.
-func newPeers(tlsConf *tls.Config) *peers {
+// newPeers returns an empty set of peers whose connections use tlsConf and
+// whose calls carry the trace context through trace.
+func newPeers(tlsConf *tls.Config, trace connect.Interceptor) *peers {
 	return &peers{
 		client: &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConf, ForceAttemptHTTP2: true}},
+		trace:  trace,
 		byAddr: map[string]*peer{},
 	}
 }
@@ -43,7 +46,7 @@ func (ps *peers) get(addr string) *peer {
 		return p
 	}
 	base := "https://" + addr
-	opts := []connect.ClientOption{connect.WithGRPC()}
+	opts := []connect.ClientOption{connect.WithGRPC(), connect.WithInterceptors(ps.trace)}
 	p := &peer{
 		addr:    addr,
 		cluster: fleetv1connect.NewClusterServiceClient(ps.client, base, opts...),

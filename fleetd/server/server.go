@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/tracing"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,7 @@ func Open(cfg Config) (*Server, error) {
 		log:   log,
 		fsm:   state.NewFSM(),
 		live:  NewLiveness(cfg.HeartbeatTimeout, cfg.RepairGrace, time.Now),
-		peers: newPeers(clientTLS),
+		peers: newPeers(clientTLS, tracing.Interceptor(cfg.Tracer)),
 	}
 	ok := false
 	defer func() {
@@ -114,7 +115,7 @@ func Open(cfg Config) (*Server, error) {
 
 // mount registers every service and /metrics on mux.
 func (s *Server) mount(mux *http.ServeMux) {
-	opts := []connect.HandlerOption{connect.WithInterceptors(s.metrics.interceptor())}
+	opts := []connect.HandlerOption{connect.WithInterceptors(tracing.Interceptor(s.cfg.Tracer), s.metrics.interceptor())}
 	mux.Handle(fleetv1connect.NewClusterServiceHandler(&clusterService{s}, opts...))
 	mux.Handle(fleetv1connect.NewFleetServiceHandler(&fleetService{s}, opts...))
 	mux.Handle(fleetv1connect.NewTokenServiceHandler(&tokenService{s}, opts...))

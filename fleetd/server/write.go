@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"time"
 
 	"connectrpc.com/connect"
@@ -38,7 +41,9 @@ func (s *Server) propose(ctx context.Context, c state.Command) (state.Result, er
 		}
 	}
 	start := time.Now()
+	ctx, span := s.traceApply(ctx, string(c.Type()), data)
 	res, err := s.node.Apply(ctx, data)
+	endSpan(span, err)
 	s.metrics.observeCommit(time.Since(start), err)
 	if err != nil {
 		return state.Result{}, toConnect(err)
@@ -48,4 +53,25 @@ func (s *Server) propose(ctx context.Context, c state.Command) (state.Result, er
 		return state.Result{}, connect.NewError(connect.CodeInternal, fmt.Errorf("the state machine returned %T for %s", res, c.Type()))
 	}
 	return r, nil
+}
+
+// traceApply opens the span of a command's trip through Raft: on a
+// follower it holds the forwarding call to the leader, on the leader the
+// append, replication to a quorum and apply. kind is the command's type if
+// known.
+func (s *Server) traceApply(ctx context.Context, kind string, data []byte) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{attribute.Int("shingle.command_bytes", len(data))}
+	if kind != "" {
+		attrs = append(attrs, attribute.String("shingle.command", kind))
+	}
+	return s.cfg.Tracer.Tracer("github.com/shingle-storage/shingle/fleetd/server").Start(ctx, "raft.apply",
+		trace.WithAttributes(attrs...))
+}
+
+// endSpan ends span, recording err if there is one.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
 }
