@@ -194,6 +194,7 @@ func (s *Store) recoverSealed(slot int, zones []zoned.Zone, c checkpoint.Sealed,
 		return nil, fmt.Errorf("%w: reading the summary: %v", errNoSummary, err)
 	}
 	var chunks [][]byte
+	var summaryBytes int64
 	for pos := 0; pos < len(buf); {
 		h, p, size, err := record.Decode(buf[pos:], bs)
 		if err != nil || h.Type != record.TypeSummary || h.Extent != c.Extent {
@@ -203,6 +204,7 @@ func (s *Store) recoverSealed(slot int, zones []zoned.Zone, c checkpoint.Sealed,
 			return nil, fmt.Errorf("%w: %v", errNoSummary, err)
 		}
 		chunks = append(chunks, p)
+		summaryBytes += int64(size)
 		pos += size
 	}
 	if len(chunks) != int(seal.SummaryRecords) {
@@ -215,6 +217,7 @@ func (s *Store) recoverSealed(slot int, zones []zoned.Zone, c checkpoint.Sealed,
 	e.sealOff = c.SealOffset
 	e.seq = h.Seq + 1
 	e.records = int64(seal.Records) + 1
+	e.summaryRecordBytes = summaryBytes
 	for i, z := range zones {
 		if z.Cond != zoned.CondEmpty {
 			e.used[i] = zoneLimit(z) - z.Start

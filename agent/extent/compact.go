@@ -75,12 +75,12 @@ func (s *Store) Candidates(minDead float64) []Info {
 
 // reclaimable is what compacting e would free: its dead bytes less the
 // tombstones that still delete blobs of other extents, which compaction
-// must copy, and less the origin and seal records the new extent starts
-// and ends with. s.mu is held.
+// must copy, and less the origin, summary and seal records the new extent
+// starts and ends with (its summary is no larger than e's). s.mu is held.
 func (s *Store) reclaimable(e *extent) int64 {
 	bs := s.lay.info.LogicalBlockSize
 	stone := int64(record.Size(tombstoneSize, bs))
-	r := e.deadBytes - int64(record.Size(record.OriginSize, bs)+record.Size(record.SealSize, bs))
+	r := e.deadBytes - int64(record.Size(record.OriginSize, bs)+record.Size(record.SealSize, bs)) - e.summaryRecordBytes
 	for target, n := range e.tombstoneTargets {
 		if target != e.id && s.byID[target] != nil {
 			r -= int64(n) * stone

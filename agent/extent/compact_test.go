@@ -252,3 +252,36 @@ func TestCompactRefusals(t *testing.T) {
 		t.Fatalf("compacting a missing extent: %v", err)
 	}
 }
+
+// TestCandidatesSkipExtentsWithNothingToReclaim checks that an extent with
+// no deleted data is not worth compacting: its seal, summary and (for a
+// compaction's destination) origin cost the same again in a new extent.
+// Offering it anyway made compaction churn without ever freeing a slot.
+func TestCandidatesSkipExtentsWithNothingToReclaim(t *testing.T) {
+	dev, path := newDrive(t, smr)
+	s := format(t, dev)
+	id, err := s.CreateExtent()
+	must(t, err)
+	for i := range 20 {
+		_, err := s.Put(ctx, id, key(i), blob(i, 20<<10))
+		must(t, err)
+	}
+	must(t, s.Seal(ctx, id))
+	if c := s.Candidates(0); len(c) != 0 {
+		t.Fatalf("an extent without garbage is a candidate: %+v", c)
+	}
+	dst, err := s.Compact(ctx, id, extent.CompactOptions{})
+	must(t, err)
+	s, _ = reopen(t, s, dev, path, extent.Options{})
+	if c := s.Candidates(0); len(c) != 0 {
+		t.Fatalf("the compacted extent %d is a candidate again after a restart: %+v", dst, c)
+	}
+	holder, err := s.CreateExtent()
+	must(t, err)
+	for i := range 10 {
+		must(t, s.Delete(ctx, holder, key(i)))
+	}
+	if c := s.Candidates(0.2); len(c) != 1 || c[0].ID != dst {
+		t.Fatalf("after deleting half its blobs, candidates are %+v; want extent %d", c, dst)
+	}
+}

@@ -75,6 +75,10 @@ type extent struct {
 	// sealOff is, for a sealed extent, the offset of its seal record in
 	// the extent, which the drive checkpoint records.
 	sealOff int64
+	// summaryRecordBytes is the encoded size of a sealed extent's summary
+	// records: dead bytes that compaction does not win back, since the
+	// new extent needs a summary too.
+	summaryRecordBytes int64
 	// written lists, while the extent is open, every record on the drive
 	// (in the order their appends were answered), so sealing can compute
 	// the running checksum and the summary without reading the extent

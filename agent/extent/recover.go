@@ -227,8 +227,11 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 				e.state = StateSealed
 				e.sealOff = off - s.lay.info.ZoneStart(s.lay.zone(slot, 0))
 				e.deadBytes += int64(size)
-			case record.TypeSkip, record.TypeSummary:
+			case record.TypeSkip:
 				e.deadBytes += int64(size)
+			case record.TypeSummary:
+				e.deadBytes += int64(size)
+				e.summaryRecordBytes += int64(size)
 			case record.TypeOrigin:
 				e.deadBytes += int64(size)
 				if o, err := record.UnmarshalOrigin(raw[record.HeaderSize : record.HeaderSize+int(h.Length)]); err == nil {

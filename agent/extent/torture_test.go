@@ -66,13 +66,20 @@ func TestCrashTorture(t *testing.T) {
 	must(t, s.Close())
 	tt := &torture{blobs: map[record.Key]*blobState{}}
 	rng := rand.New(rand.NewPCG(2026, 11))
+	start := time.Now()
+	stalled := 0
 	for cycle := range cycles {
+		if cycle > 0 && cycle%100 == 0 {
+			t.Logf("%d cycles in %v, %d puts acknowledged", cycle, time.Since(start).Round(time.Second), tt.acks)
+		}
 		s, err := extent.Open(dev, extent.Options{Cluster: cluster})
 		if err != nil {
 			t.Fatalf("cycle %d: open: %v", cycle, err)
 		}
 		tt.check(t, cycle, s)
-		tt.work(s, rng.Uint64(), time.Duration(rng.IntN(15000))*time.Microsecond, int64(rng.IntN(4)), dev)
+		if !tt.work(s, rng.Uint64(), time.Duration(rng.IntN(15000))*time.Microsecond, int64(rng.IntN(4)), dev) {
+			stalled++
+		}
 		s.Close()
 		must(t, dev.Close()) // the crash already stopped it; Close is a no-op
 		if dev, err = zoned.OpenEmulator(path); err != nil {
@@ -85,6 +92,9 @@ func TestCrashTorture(t *testing.T) {
 	// many of those mean the workload is stuck.
 	if tt.acks < cycles {
 		t.Fatalf("only %d puts were acknowledged in %d cycles; the workload is not exercising the store", tt.acks, cycles)
+	}
+	if stalled > cycles/10 {
+		t.Fatalf("in %d of %d cycles the workload could not get the puts it waited for acknowledged within two seconds; the store is stuck (drive full and compaction not freeing space, or appends failing)", stalled, cycles)
 	}
 	t.Logf("%d cycles, %d puts attempted, %d acknowledged", cycles, len(tt.blobs), tt.acks)
 }
@@ -139,7 +149,7 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 
 // work runs the workload until the crash, which comes after crashAfter
 // once minAcks puts have been acknowledged, or after two seconds.
-func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, minAcks int64, dev *zoned.Emulator) {
+func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, minAcks int64, dev *zoned.Emulator) (progressed bool) {
 	tt.cycleAcks.Store(0)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -162,9 +172,11 @@ func (tt *torture) work(s *extent.Store, seed uint64, crashAfter time.Duration, 
 	for deadline := time.Now().Add(2 * time.Second); tt.cycleAcks.Load() < minAcks && time.Now().Before(deadline); {
 		time.Sleep(100 * time.Microsecond)
 	}
+	progressed = tt.cycleAcks.Load() >= minAcks
 	dev.Crash(zoned.CrashOptions{TearLastWrite: true, Rand: rand.New(rand.NewPCG(seed, 7))})
 	close(stop)
 	wg.Wait()
+	return progressed
 }
 
 // step does one random operation; false means the store is unusable (the

@@ -396,6 +396,7 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 	e.deadBytes += int64(record.Size(record.SealSize, bs))
 	for _, p := range payloads[:min(len(payloads), int(seal.SummaryRecords))] {
 		e.deadBytes += int64(record.Size(len(p), bs))
+		e.summaryRecordBytes += int64(record.Size(len(p), bs))
 	}
 	var finish []int
 	for k := range e.used {
