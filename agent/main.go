@@ -7,13 +7,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/shingle-storage/shingle/agent/health/monitor"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/shingle-storage/shingle/agent/config"
 	"github.com/shingle-storage/shingle/agent/label"
 	"github.com/shingle-storage/shingle/agent/server"
 	"github.com/shingle-storage/shingle/fleetd/pki"
@@ -40,30 +44,47 @@ data path (PUT, GET and DELETE /v1/drives/{drive}/extents/{extent}/blobs/{key},
 with the body's CRC32C in the Shingle-CRC32C header), and /metrics. Every
 caller needs a client certificate signed by the cluster CA (--ca).
 
-Drives: --dev-drives DIR runs on emulated zoned drives kept as files in
-DIR, created and formatted on first use. (Claiming real drives is not
-supported yet.)
+Config file: --config FILE reads settings from a YAML file. Every flag
+below can be set there under its name without the dashes (addr: 0.0.0.0:7400,
+shutdown-timeout: 30s), and its drives: section says which of the host's
+real drives the agent may claim. A flag on the command line wins over its
+environment variable (shown with each flag), which wins over the file,
+which wins over the default. A key the agent does not know is an error.
+agent/agent.example.yaml in the source tree explains every key.
+
+Drives: with a drives: section the agent scans the host's drives (sysfs)
+and claims those its rules allow (allow-wwns, allow-serials, allow-models
+globs, or allow-all-zoned: true). It opens the store of each drive that
+carries this cluster's label (--cluster) and formats each that is blank. A
+drive holding a partition table, a filesystem or another cluster's label
+is refused unless listed under force: (which formats it, destroying what
+it holds). Each refusal is logged with its reasons; the agent runs on the
+drives it could claim and fails to start if there are none. For
+development, --dev-drives DIR runs on emulated zoned drives kept as files
+in DIR instead, created and formatted on first use.
 
 With --fleet-addr and --join-token the agent registers the host with
 fleetd and then sends heartbeats with its drives' free space and health.
 
-Every flag can also be set through the environment variable shown.
 SIGTERM or SIGINT stops the agent cleanly: requests in flight, writes
-included, finish before the drives' stores close.`,
+included, finish (for up to --shutdown-timeout) before the drives' stores
+close.`,
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", EnvVars: env("CONFIG"), TakesFile: true,
+				Usage: "YAML file of settings: any flag below by its name, and the drives: section of real drives to claim; flags and environment variables override it (see agent/agent.example.yaml)"},
 			&cli.StringFlag{Name: "addr", EnvVars: env("ADDR"), Value: "127.0.0.1:7400",
 				Usage: "host:port the API listens on (port 0 picks a free one; the log line \"serving\" gives it)"},
-			&cli.StringFlag{Name: "ca", EnvVars: []string{"SHINGLE_AGENT_CA", "SHINGLE_CA"}, Required: true,
-				Usage: "PEM file of the cluster CA certificate: the only root trusted for callers and for fleetd"},
-			&cli.StringFlag{Name: "cert", EnvVars: env("CERT"), Required: true,
-				Usage: "PEM file of the agent's certificate (role agent, named for --host-id, valid for --addr's host); also used to call fleetd"},
-			&cli.StringFlag{Name: "key", EnvVars: env("KEY"), Required: true,
-				Usage: "PEM file of the agent's private key"},
+			&cli.StringFlag{Name: "ca", EnvVars: []string{"SHINGLE_AGENT_CA", "SHINGLE_CA"}, TakesFile: true,
+				Usage: "(required) PEM file of the cluster CA certificate: the only root trusted for callers and for fleetd"},
+			&cli.StringFlag{Name: "cert", EnvVars: env("CERT"), TakesFile: true,
+				Usage: "(required) PEM file of the agent's certificate (role agent, named for --host-id, valid for --addr's host); also used to call fleetd"},
+			&cli.StringFlag{Name: "key", EnvVars: env("KEY"), TakesFile: true,
+				Usage: "(required) PEM file of the agent's private key"},
 			&cli.StringFlag{Name: "cluster", EnvVars: env("CLUSTER"),
-				Usage: "the cluster id (a UUID) written in new drives' labels and required of existing ones; with --dev-drives, empty means the id kept in DIR/cluster-id (made on first use)"},
+				Usage: "the cluster id (a UUID) written in new drives' labels and required of existing ones; needed with the config's drives: section; with --dev-drives, empty means the id kept in DIR/cluster-id (made on first use)"},
 			&cli.StringFlag{Name: "dev-drives", EnvVars: env("DEV_DRIVES"),
-				Usage: "run on emulated zoned drives kept as files in this directory (created and formatted on first use), for development and tests"},
+				Usage: "run on emulated zoned drives kept as files in this directory (created and formatted on first use), for development and tests, instead of the real drives of the config's drives: section"},
 			&cli.IntFlag{Name: "dev-drive-count", EnvVars: env("DEV_DRIVE_COUNT"), Value: 3,
 				Usage: "how many emulated drives --dev-drives holds"},
 			&cli.StringFlag{Name: "dev-drive-size", EnvVars: env("DEV_DRIVE_SIZE"), Value: "16GiB",
@@ -82,10 +103,16 @@ included, finish before the drives' stores close.`,
 				Usage: "the rack this host stands in, as known to fleetd"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: env("ADVERTISE_ADDR"),
 				Usage: "host:port fleetd and peers reach the agent on; default the address it listens on"},
-			&cli.DurationFlag{Name: "shutdown-timeout", EnvVars: env("SHUTDOWN_TIMEOUT"), Value: 0,
-				Usage: "how long stopping waits for requests in flight (default 30s)"},
+			&cli.DurationFlag{Name: "shutdown-timeout", EnvVars: env("SHUTDOWN_TIMEOUT"), Value: 30 * time.Second,
+				Usage: "how long stopping waits for requests in flight (writes included) before it closes the drives anyway"},
 			&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Value: "info",
 				Usage: "least severe log level written (debug, info, warn, error); logs are JSON lines on stderr"},
+			&cli.DurationFlag{Name: "health-interval", EnvVars: env("HEALTH_INTERVAL"), Value: time.Minute,
+				Usage: "how often each drive's health is checked: SMART, the failure predictor, zone conditions, I/O errors, fail-slow"},
+			&cli.StringFlag{Name: "health-dir", EnvVars: env("HEALTH_DIR"),
+				Usage: "directory keeping each drive's daily SMART history for the failure predictor across restarts (default: DIR/health with --dev-drives, none otherwise)"},
+			&cli.StringSliceFlag{Name: "dev-smart", EnvVars: env("DEV_SMART"),
+				Usage: "recorded SMART samples (JSON, see agent/health/smart/testdata) to replay for the emulated drives, one file per drive in order"},
 		},
 		Action: run,
 	}
@@ -93,11 +120,24 @@ included, finish before the drives' stores close.`,
 
 // run opens the drives and serves until SIGTERM or SIGINT.
 func run(c *cli.Context) error {
+	file, err := applyConfig(c)
+	if err != nil {
+		return cli.Exit("agent: "+err.Error(), 2)
+	}
+	for _, name := range []string{"ca", "cert", "key"} {
+		if c.String(name) == "" {
+			return cli.Exit(fmt.Sprintf("agent: --%s is required: give it as a flag, through %s, or as %s: in --config", name,
+				strings.Join(flagEnv(c, name), " or "), name), 2)
+		}
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return cli.Exit(fmt.Sprintf("agent: --log-level %q: use debug, info, warn or error", c.String("log-level")), 2)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if file != nil {
+		log.Info("read config", "path", file.Path, "settings", len(file.Settings), "drives", file.Drives != nil)
+	}
 
 	var cluster label.ID
 	if s := c.String("cluster"); s != "" {
@@ -106,17 +146,6 @@ func run(c *cli.Context) error {
 			return cli.Exit("agent: --cluster: "+err.Error(), 2)
 		}
 		cluster = id
-	}
-	if c.String("dev-drives") == "" {
-		return cli.Exit("agent: no drives: claiming real drives is not supported yet; run on emulated drives with --dev-drives DIR", 2)
-	}
-	size, err := parseSize(c.String("dev-drive-size"))
-	if err != nil {
-		return cli.Exit("agent: --dev-drive-size: "+err.Error(), 2)
-	}
-	zone, err := parseSize(c.String("dev-zone-size"))
-	if err != nil {
-		return cli.Exit("agent: --dev-zone-size: "+err.Error(), 2)
 	}
 	fleet := server.Fleet{Addr: c.String("fleet-addr"), JoinToken: c.String("join-token"), HostID: c.String("host-id"),
 		Rack: c.String("rack"), Address: c.String("advertise-addr")}
@@ -129,10 +158,46 @@ func run(c *cli.Context) error {
 		}
 	}
 
-	drives, err := server.DevDrives{Dir: c.String("dev-drives"), Count: c.Int("dev-drive-count"), Size: size, ZoneSize: zone,
-		ZonesPerExtent: c.Int("zones-per-extent"), Cluster: cluster}.Open(log)
-	if err != nil {
-		return err
+	var drives []*server.Drive
+	switch {
+	case c.String("dev-drives") != "":
+		if file != nil && file.Drives != nil {
+			log.Warn("running on emulated drives (--dev-drives): the config's drives: section is not used", "config", file.Path)
+		}
+		size, err := parseSize(c.String("dev-drive-size"))
+		if err != nil {
+			return cli.Exit("agent: --dev-drive-size: "+err.Error(), 2)
+		}
+		zone, err := parseSize(c.String("dev-zone-size"))
+		if err != nil {
+			return cli.Exit("agent: --dev-zone-size: "+err.Error(), 2)
+		}
+		drives, err = server.DevDrives{Dir: c.String("dev-drives"), Count: c.Int("dev-drive-count"), Size: size, ZoneSize: zone,
+			ZonesPerExtent: c.Int("zones-per-extent"), Cluster: cluster}.Open(log)
+		if err != nil {
+			return err
+		}
+	case file != nil && file.Drives != nil:
+		rd, err := realDrives(file, cluster, c.Int("zones-per-extent"))
+		if err != nil {
+			return cli.Exit("agent: "+err.Error(), 2)
+		}
+		if drives, err = openRealDrives(rd, log); err != nil {
+			return err
+		}
+	default:
+		return cli.Exit("agent: no drives: list the real drives to claim in the drives: section of --config FILE "+
+			"(see agent/agent.example.yaml), or run on emulated drives with --dev-drives DIR", 2)
+	}
+
+	healthDir := c.String("health-dir")
+	if healthDir == "" && c.String("dev-drives") != "" {
+		healthDir = filepath.Join(c.String("dev-drives"), "health")
+	}
+	if files := c.StringSlice("dev-smart"); len(files) > 0 {
+		if err := server.ReplaySMART(drives, files); err != nil {
+			return cli.Exit("agent: --dev-smart: "+err.Error(), 2)
+		}
 	}
 	srv, err := server.New(server.Config{
 		Addr:            c.String("addr"),
@@ -141,6 +206,7 @@ func run(c *cli.Context) error {
 		Fleet:           fleet,
 		ShutdownTimeout: c.Duration("shutdown-timeout"),
 		Logger:          log,
+		Health:          monitor.Config{Interval: c.Duration("health-interval"), HistoryDir: healthDir},
 	})
 	if err != nil {
 		return err
@@ -152,6 +218,59 @@ func run(c *cli.Context) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// applyConfig reads the --config file, if one is given, and sets from it
+// every flag given neither on the command line nor through the
+// environment. It returns the file, or nil when there is none.
+func applyConfig(c *cli.Context) (*config.File, error) {
+	path := c.String("config")
+	if path == "" {
+		return nil, nil
+	}
+	var names []string
+	for _, f := range c.App.Flags {
+		if name := f.Names()[0]; name != "config" && name != "help" {
+			names = append(names, name)
+		}
+	}
+	file, err := config.Load(path, names)
+	if err != nil {
+		return nil, err
+	}
+	if err := file.Apply(c); err != nil {
+		return nil, err
+	}
+	return file, nil
+}
+
+// flagEnv returns the environment variables of the flag named name.
+func flagEnv(c *cli.Context, name string) []string {
+	for _, f := range c.App.Flags {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == name {
+			return sf.EnvVars
+		}
+	}
+	return nil
+}
+
+// realDrives is the claim of the host's real drives that the config's
+// drives: section describes, for cluster.
+func realDrives(file *config.File, cluster label.ID, zonesPerExtent int) (server.RealDrives, error) {
+	if cluster == (label.ID{}) {
+		return server.RealDrives{}, fmt.Errorf("config %s: the drives: section needs this cluster's id to tell its drives from other clusters': set cluster: in the config, --cluster or SHINGLE_AGENT_CLUSTER", file.Path)
+	}
+	p := file.Drives.Policy(cluster)
+	if err := p.Validate(); err != nil {
+		return server.RealDrives{}, fmt.Errorf("config %s line %d: drives: %w", file.Path, file.Drives.Line, err)
+	}
+	return server.RealDrives{Policy: p, ZonesPerExtent: zonesPerExtent}, nil
+}
+
+// openRealDrives claims and opens the host's real drives; tests replace it
+// so that they never touch this machine's disks.
+var openRealDrives = func(rd server.RealDrives, log *slog.Logger) ([]*server.Drive, error) {
+	return rd.Open(log)
 }
 
 // parseSize reads a byte count with an optional binary suffix.
