@@ -10,13 +10,16 @@ import (
 )
 
 // control serves ExtentService.
-type control struct{ drives *drives }
+type control struct {
+	drives *drives
+	scrubs *scrubber
+}
 
 // ListDrives returns every drive with its use and health.
 func (c *control) ListDrives(ctx context.Context, req *connect.Request[agentv1.ListDrivesRequest]) (*connect.Response[agentv1.ListDrivesResponse], error) {
 	out := &agentv1.ListDrivesResponse{}
 	for _, d := range c.drives.list {
-		out.Drives = append(out.Drives, driveProto(d))
+		out.Drives = append(out.Drives, withHealth(driveProto(d), d))
 	}
 	return connect.NewResponse(out), nil
 }
@@ -114,6 +117,29 @@ func (c *control) CompactExtent(ctx context.Context, req *connect.Request[agentv
 		return nil, err
 	}
 	return connect.NewResponse(&agentv1.CompactExtentResponse{Extent: e}), nil
+}
+
+// StartScrub starts checking a drive's sealed extents against their seals
+// in the background.
+func (c *control) StartScrub(ctx context.Context, req *connect.Request[agentv1.StartScrubRequest]) (*connect.Response[agentv1.StartScrubResponse], error) {
+	d, err := c.drives.get(req.Msg.GetDrive())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	sc, err := c.scrubs.start(d, req.Msg.GetExtents(), req.Msg.GetBytesPerSecond())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&agentv1.StartScrubResponse{Scrub: sc}), nil
+}
+
+// GetScrub returns a drive's running or last scrub.
+func (c *control) GetScrub(ctx context.Context, req *connect.Request[agentv1.GetScrubRequest]) (*connect.Response[agentv1.GetScrubResponse], error) {
+	d, err := c.drives.get(req.Msg.GetDrive())
+	if err != nil {
+		return nil, connectError(err)
+	}
+	return connect.NewResponse(&agentv1.GetScrubResponse{Scrub: c.scrubs.status(d)}), nil
 }
 
 // stat finds extent id on d.

@@ -17,12 +17,26 @@ import (
 )
 
 // HeaderCRC32C carries the CRC32C (Castagnoli) of a blob's bytes, as 8
-// hex digits, on a PUT's request and a GET's response.
+// hex digits, on a PUT's request and a GET's response, and of a range
+// read's bytes in its response's trailer.
 const HeaderCRC32C = "Shingle-CRC32C"
+
+// MaxRangeLength is the most bytes one range read may ask for.
+const MaxRangeLength = 64 << 20
+
+// rangeChunk is how much of a range the agent reads from the drive at once
+// and sends before reading on.
+const rangeChunk = 4 << 20
 
 // BlobPath is the data-path URL path of a blob.
 func BlobPath(drive string, extentID uint64, key record.Key) string {
 	return fmt.Sprintf("/v1/drives/%s/extents/%d/blobs/%x", drive, extentID, key[:])
+}
+
+// RangePath is the data-path URL path (with its query) of length bytes at
+// offset off of an extent's byte space.
+func RangePath(drive string, extentID uint64, off, length int64) string {
+	return fmt.Sprintf("/v1/drives/%s/extents/%d/range?offset=%d&length=%d", drive, extentID, off, length)
 }
 
 // castagnoli is the CRC32C table.
@@ -30,10 +44,33 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // FormatCRC32C returns the Shingle-CRC32C header value for b.
 func FormatCRC32C(b []byte) string {
-	return fmt.Sprintf("%08x", crc32.Checksum(b, castagnoli))
+	return formatCRC(crc32.Checksum(b, castagnoli))
 }
 
-// dataPath serves blob bytes.
+// formatCRC is the Shingle-CRC32C value of a CRC32C.
+func formatCRC(c uint32) string {
+	var b [8]byte
+	const digits = "0123456789abcdef"
+	for i := 7; i >= 0; i-- {
+		b[i] = digits[c&0xf]
+		c >>= 4
+	}
+	return string(b[:])
+}
+
+// ParseCRC32C reads a Shingle-CRC32C value: 8 hex digits, either case.
+func ParseCRC32C(s string) (uint32, error) {
+	if len(s) != 8 {
+		return 0, fmt.Errorf("the %s header must carry a CRC32C (Castagnoli) as 8 hex digits, got %q", HeaderCRC32C, s)
+	}
+	v, err := strconv.ParseUint(s, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("the %s header must carry a CRC32C (Castagnoli) as 8 hex digits, got %q", HeaderCRC32C, s)
+	}
+	return uint32(v), nil
+}
+
+// dataPath serves blob bytes and extent ranges.
 type dataPath struct {
 	drives  *drives
 	metrics *metrics
@@ -46,6 +83,7 @@ func (p *dataPath) mount(mux *http.ServeMux) {
 	mux.HandleFunc("PUT "+blob, p.put)
 	mux.HandleFunc("GET "+blob, p.get)
 	mux.HandleFunc("DELETE "+blob, p.delete)
+	mux.HandleFunc("GET /v1/drives/{drive}/extents/{extent}/range", p.readRange)
 }
 
 // blobRequest is a parsed data-path URL.
@@ -55,16 +93,25 @@ type blobRequest struct {
 	key    record.Key
 }
 
+// parseExtent reads the drive and extent from r's path.
+func (p *dataPath) parseExtent(r *http.Request) (*Drive, uint64, error) {
+	d, err := p.drives.get(r.PathValue("drive"))
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := strconv.ParseUint(r.PathValue("extent"), 10, 64)
+	if err != nil {
+		return d, 0, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("extent %q is not a decimal extent id", r.PathValue("extent")))
+	}
+	return d, id, nil
+}
+
 // parse reads the drive, extent and key from r's path.
 func (p *dataPath) parse(r *http.Request) (blobRequest, error) {
 	var br blobRequest
-	d, err := p.drives.get(r.PathValue("drive"))
-	if err != nil {
+	var err error
+	if br.drive, br.extent, err = p.parseExtent(r); err != nil {
 		return br, err
-	}
-	br.drive = d
-	if br.extent, err = strconv.ParseUint(r.PathValue("extent"), 10, 64); err != nil {
-		return br, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("extent %q is not a decimal extent id", r.PathValue("extent")))
 	}
 	k, err := hex.DecodeString(r.PathValue("key"))
 	if err != nil || len(k) != record.KeySize {
@@ -81,38 +128,65 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, "put", err)
 		return
 	}
-	want := r.Header.Get(HeaderCRC32C)
-	if len(want) != 8 {
-		p.fail(w, r, br.drive, "put", connect.NewError(connect.CodeInvalidArgument,
-			fmt.Errorf("the %s header must carry the body's CRC32C (Castagnoli) as 8 hex digits, got %q", HeaderCRC32C, want)))
+	want, err := ParseCRC32C(r.Header.Get(HeaderCRC32C))
+	if err != nil {
+		p.fail(w, r, br.drive, "put", connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%w: the body's checksum", err)))
 		return
 	}
 	if r.ContentLength > record.MaxPayload {
 		p.fail(w, r, br.drive, "put", fmt.Errorf("%w: %d bytes, the limit is %d", extent.ErrTooLarge, r.ContentLength, record.MaxPayload))
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, record.MaxPayload))
+	buf, got, err := readBody(r.Body, r.ContentLength)
+	defer bufs.put(buf)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			err = fmt.Errorf("%w: the body is over the %d-byte limit", extent.ErrTooLarge, record.MaxPayload)
-		} else {
-			err = connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: %w", err))
-		}
 		p.fail(w, r, br.drive, "put", err)
 		return
 	}
-	if got := FormatCRC32C(data); got != want {
+	if got != want {
 		p.fail(w, r, br.drive, "put", connect.NewError(connect.CodeDataLoss,
-			fmt.Errorf("the body's CRC32C is %s but %s says %s: the bytes were damaged on the way; nothing was stored, send the blob again", got, HeaderCRC32C, want)))
+			fmt.Errorf("the body's CRC32C is %s but %s says %s: the bytes were damaged on the way; nothing was stored, send the blob again",
+				formatCRC(got), HeaderCRC32C, formatCRC(want))))
 		return
 	}
-	if _, err := br.drive.Store.Put(r.Context(), br.extent, br.key, data); err != nil {
+	// Put copies the bytes into the record it writes, so the buffer can go
+	// back to the pool once it returns.
+	if _, err := br.drive.Store.Put(r.Context(), br.extent, br.key, buf); err != nil {
 		p.fail(w, r, br.drive, "put", err)
 		return
 	}
-	p.metrics.done(br.drive.ID, "put", len(data), "")
+	p.metrics.done(br.drive.ID, "put", len(buf), "")
 	w.WriteHeader(http.StatusCreated)
+}
+
+// readBody reads a blob's body of length bytes (-1: unknown, up to the end
+// of the body) into a pooled buffer, computing its CRC32C as the bytes
+// arrive. A body over record.MaxPayload is refused with extent.ErrTooLarge.
+func readBody(body io.Reader, length int64) ([]byte, uint32, error) {
+	size := int(length)
+	if length < 0 {
+		size = record.MaxPayload + 1 // one byte more tells an oversized body
+	}
+	buf := bufs.get(size)
+	n, crc := 0, uint32(0)
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
+		crc = crc32.Update(crc, castagnoli, buf[n:n+m])
+		n += m
+		if errors.Is(err, io.EOF) {
+			if length >= 0 && n < size {
+				return buf[:n], crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: it ended after %d of its %d bytes", n, size))
+			}
+			break
+		}
+		if err != nil {
+			return buf[:n], crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: %w", err))
+		}
+	}
+	if n > record.MaxPayload {
+		return buf[:n], crc, fmt.Errorf("%w: the body is over the %d-byte limit", extent.ErrTooLarge, record.MaxPayload)
+	}
+	return buf[:n], crc, nil
 }
 
 // get answers with the blob's bytes and their CRC32C.
@@ -127,9 +201,10 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, br.drive, "get", err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set(HeaderCRC32C, FormatCRC32C(data))
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	h.Set(HeaderCRC32C, FormatCRC32C(data))
 	_, _ = w.Write(data)
 	p.metrics.done(br.drive.ID, "get", len(data), "")
 }
@@ -147,6 +222,148 @@ func (p *dataPath) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	p.metrics.done(br.drive.ID, "delete", 0, "")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// readRange streams length bytes at offset of an extent's byte space, as
+// the drive holds them, with their CRC32C in the trailer.
+func (p *dataPath) readRange(w http.ResponseWriter, r *http.Request) {
+	d, id, err := p.parseExtent(r)
+	if err != nil {
+		p.fail(w, r, nil, "range", err)
+		return
+	}
+	l := d.Store.Label()
+	space := int64(l.ZonesPerExtent) * l.ZoneSize
+	off, n, err := parseRange(r, id, space)
+	if err != nil {
+		if connect.CodeOf(err) == connect.CodeOutOfRange {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", space))
+		}
+		p.fail(w, r, d, "range", err)
+		return
+	}
+	// The device reads whole blocks into aligned memory: read the blocks
+	// that cover the range and send the part asked for. The next chunk is
+	// read while the current one is sent.
+	bs := int64(max(l.BlockSize, 1))
+	start, end := off/bs*bs, (off+n+bs-1)/bs*bs
+	chunks, stop := readChunks(d, id, start, end)
+	defer stop()
+	crc := uint32(0)
+	for c := range chunks {
+		if c.err != nil {
+			c.done()
+			if c.pos == start {
+				p.fail(w, r, d, "range", c.err)
+				return
+			}
+			// The status is sent: end the response without its trailer,
+			// so the client sees the range cut short.
+			p.metrics.done(d.ID, "range", 0, connect.CodeOf(connectError(c.err)).String())
+			p.log.Warn("data path error", "op", "range", "path", r.URL.Path, "offset", c.pos, "err", c.err)
+			panic(http.ErrAbortHandler)
+		}
+		part := c.buf[max(off-c.pos, 0):min(off+n-c.pos, int64(len(c.buf)))]
+		if c.pos == start {
+			h := w.Header()
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Trailer", HeaderCRC32C)
+			w.WriteHeader(http.StatusOK)
+		}
+		crc = crc32.Update(crc, castagnoli, part)
+		_, err := w.Write(part)
+		c.done()
+		if err != nil {
+			return // the client went away
+		}
+	}
+	w.Header().Set(HeaderCRC32C, formatCRC(crc))
+	p.metrics.done(d.ID, "range", int(n), "")
+}
+
+// rangeRead is one chunk of a range read from the drive.
+type rangeRead struct {
+	pos  int64
+	buf  []byte
+	err  error
+	done func() // gives buf back for the next chunk
+}
+
+// readChunks reads bytes [start, end) of extent id's byte space in chunks
+// of rangeChunk, at most two ahead of the reader, and sends them in order;
+// after an error it sends nothing more. stop ends the reading and returns
+// the buffers to the pool; call it once done.
+func readChunks(d *Drive, id uint64, start, end int64) (<-chan rangeRead, func()) {
+	size := int(min(rangeChunk, end-start))
+	free := make(chan []byte, 2)
+	free <- bufs.get(size)
+	free <- bufs.get(size)
+	out := make(chan rangeRead, 2)
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer close(out)
+		for pos := start; pos < end; pos += int64(size) {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-quit:
+				return
+			}
+			b = b[:min(int64(size), end-pos)]
+			err := d.Store.ReadRange(id, pos, b)
+			out <- rangeRead{pos: pos, buf: b, err: err, done: func() { free <- b[:cap(b)] }}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	stop := func() {
+		close(quit)
+		<-finished
+		for c := range out {
+			c.done()
+		}
+		for len(free) > 0 {
+			bufs.put(<-free)
+		}
+	}
+	return out, stop
+}
+
+// parseRange reads a range read's offset and length and checks them
+// against the extent's byte space of space bytes.
+func parseRange(r *http.Request, id uint64, space int64) (int64, int64, error) {
+	q := r.URL.Query()
+	num := func(name string) (int64, error) {
+		s := q.Get(name)
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return 0, connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("%s %q is not a decimal byte count; a range read takes ?offset=N&length=M", name, s))
+		}
+		return v, nil
+	}
+	off, err := num("offset")
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := num("length")
+	if err != nil {
+		return 0, 0, err
+	}
+	switch {
+	case n == 0:
+		return 0, 0, connect.NewError(connect.CodeInvalidArgument, errors.New("length 0: a range read reads at least one byte"))
+	case n > MaxRangeLength:
+		return 0, 0, connect.NewError(connect.CodeInvalidArgument,
+			fmt.Errorf("length %d is over the %d bytes one range read may return; read the range in pieces", n, MaxRangeLength))
+	case off >= space || n > space-off:
+		return 0, 0, connect.NewError(connect.CodeOutOfRange,
+			fmt.Errorf("bytes %d to %d are outside extent %d's byte space of %d bytes", off, off+n, id, space))
+	}
+	return off, n, nil
 }
 
 // fail answers err as a Connect-style JSON error ({"code", "message"})
@@ -176,6 +393,8 @@ func statusOf(code connect.Code) int {
 		return http.StatusBadRequest
 	case connect.CodeNotFound:
 		return http.StatusNotFound
+	case connect.CodeOutOfRange:
+		return http.StatusRequestedRangeNotSatisfiable
 	case connect.CodeCanceled:
 		return 499
 	}

@@ -102,9 +102,10 @@ func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Dr
 	if err != nil {
 		return nil, fmt.Errorf("dev drives: %w", err)
 	}
-	store, err := extent.Open(dev, extent.Options{Cluster: cluster})
+	timed := TimeDevice(dev)
+	store, err := extent.Open(timed, extent.Options{Cluster: cluster})
 	if errors.Is(err, extent.ErrNoLabel) {
-		store, err = extent.Format(dev, extent.FormatOptions{Cluster: cluster, Drive: NewID(), ZonesPerExtent: c.ZonesPerExtent})
+		store, err = extent.Format(timed, extent.FormatOptions{Cluster: cluster, Drive: NewID(), ZonesPerExtent: c.ZonesPerExtent})
 		if err == nil {
 			log.Info("formatted drive", "path", path, "drive", store.Label().Drive.String(), "cluster", cluster.String())
 		}
@@ -113,7 +114,7 @@ func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Dr
 		_ = dev.Close()
 		return nil, fmt.Errorf("dev drives: %w", err)
 	}
-	d := NewDrive(path, store, dev)
+	d := NewDrive(path, store, timed)
 	d.Model = "emulated"
 	log.Info("opened drive", "path", path, "drive", d.ID, "blobs", store.Stat().Blobs)
 	return d, nil

@@ -1,12 +1,18 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 
 	"github.com/shingle-storage/shingle/agent/extent"
+	"github.com/shingle-storage/shingle/agent/health/iotime"
+	"github.com/shingle-storage/shingle/agent/health/monitor"
+	"github.com/shingle-storage/shingle/agent/health/smart"
+	"github.com/shingle-storage/shingle/zoned"
 )
 
 // Drive is one drive the agent serves: its extent store and the device
@@ -23,12 +29,40 @@ type Drive struct {
 	Store *extent.Store
 	// Device is closed after the store; nil if nothing needs closing.
 	Device io.Closer
+
+	// SMART reads the drive's SMART data for the health monitor:
+	// smart.Device{Path: node} for a real drive, a smart.Replay for an
+	// emulated one (ReplaySMART); nil for a drive without SMART.
+	SMART smart.Reader
+	// Zones is the device the health monitor reads zone reports from;
+	// NewDrive sets it when dev is a zoned.Device.
+	Zones zoned.Device
+	// IO counts and times the drive's device I/O, for /metrics and the
+	// fail-slow check; NewDrive sets it when dev came from TimeDevice.
+	IO *iotime.Device
+
+	// health is the host's health monitor, once it is started.
+	health *monitor.Monitor
 }
 
 // NewDrive wraps an open store. dev, if not nil, is closed after the store.
+// If dev is the store's zoned.Device, the health monitor reads its zone
+// report; if it came from TimeDevice, its I/O is counted and timed.
 func NewDrive(path string, store *extent.Store, dev io.Closer) *Drive {
-	return &Drive{ID: store.Label().Drive.String(), Path: path, Store: store, Device: dev}
+	d := &Drive{ID: store.Label().Drive.String(), Path: path, Store: store, Device: dev}
+	if z, ok := dev.(zoned.Device); ok {
+		d.Zones = z
+	}
+	if t, ok := dev.(*iotime.Device); ok {
+		d.IO = t
+	}
+	return d
 }
+
+// TimeDevice wraps dev so that its I/O is counted and timed, for /metrics
+// and the health monitor's fail-slow check. Open the store on the device
+// it returns, and pass that device to NewDrive.
+func TimeDevice(dev zoned.Device) *iotime.Device { return iotime.Wrap(dev) }
 
 // Close closes the store, waiting for its appends in flight, then the
 // device.
@@ -55,23 +89,87 @@ func (d *Drive) CapacityBytes() uint64 {
 	return uint64(l.ZoneCount) * uint64(l.ZoneCapacity)
 }
 
-// Health is the agent's verdict on the drive and the reasons behind it.
-// For now it rests on the damage found when the store was opened.
+// Health is the agent's verdict on the drive (ok, suspect or failing) and
+// the reasons behind it, from the health monitor's latest check (package
+// agent/health/monitor says what goes into it). Until the first check it
+// rests on the damage found when the store was opened.
 func (d *Drive) Health() (string, []string) {
+	if st, ok := d.HealthStatus(); ok {
+		return st.Health, st.Reasons
+	}
+	if reasons := d.damage(); len(reasons) > 0 {
+		return monitor.HealthSuspect, reasons
+	}
+	return monitor.HealthOK, nil
+}
+
+// HealthStatus is the health monitor's latest status of the drive, and
+// false before its first check.
+func (d *Drive) HealthStatus() (monitor.Status, bool) {
+	if d.health == nil {
+		return monitor.Status{Drive: d.ID, Health: monitor.HealthOK}, false
+	}
+	return d.health.Status(d.ID)
+}
+
+// FailureProbability is the predicted probability that the drive fails
+// within 30 days, or 0 if there is no prediction (no SMART data, or not
+// checked yet).
+func (d *Drive) FailureProbability() float64 {
+	st, _ := d.HealthStatus()
+	return st.FailureProbability
+}
+
+// damage describes, one line each, the damage the store found when it was
+// opened.
+func (d *Drive) damage() []string {
 	var reasons []string
 	for _, dmg := range d.Store.Stat().Damaged {
 		reasons = append(reasons, fmt.Sprintf("extent %d zone %d offset %d: %s", dmg.Extent, dmg.Zone, dmg.Offset, dmg.Reason))
 	}
-	if len(reasons) > 0 {
-		return "suspect", reasons
-	}
-	return "ok", nil
+	return reasons
+}
+
+// monitored describes the drive to the health monitor.
+func (d *Drive) monitored() monitor.Drive {
+	return monitor.Drive{ID: d.ID, SMART: d.SMART, Zones: d.Zones, IO: d.IO, Damage: d.damage}
 }
 
 // drives is the set of drives the agent serves, by id.
 type drives struct {
 	list []*Drive
 	byID map[string]*Drive
+	// health watches the drives, once startHealth has run.
+	health *monitor.Monitor
+}
+
+// startHealth makes the health monitor of the drives; runHealth then runs
+// it. The monitor's logs go to log unless cfg names a logger.
+func (ds *drives) startHealth(cfg monitor.Config, log *slog.Logger) error {
+	if cfg.Logger == nil {
+		cfg.Logger = log
+	}
+	list := make([]monitor.Drive, len(ds.list))
+	for i, d := range ds.list {
+		list[i] = d.monitored()
+	}
+	m, err := monitor.New(cfg, list)
+	if err != nil {
+		return fmt.Errorf("drive health: %w", err)
+	}
+	ds.health = m
+	for _, d := range ds.list {
+		d.health = m
+	}
+	return nil
+}
+
+// runHealth checks the drives' health every interval until ctx ends; it
+// returns at once if startHealth has not run.
+func (ds *drives) runHealth(ctx context.Context) {
+	if ds.health != nil {
+		ds.health.Run(ctx)
+	}
 }
 
 // newDrives indexes list by id; two drives with one id are refused.

@@ -92,7 +92,8 @@ func (r *registrar) heartbeatRequest() *fleetv1.HeartbeatRequest {
 	req := &fleetv1.HeartbeatRequest{HostId: r.cfg.HostID}
 	for _, d := range r.drives.list {
 		health, reasons := d.Health()
-		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), Health: health, HealthReasons: reasons})
+		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), Health: health, HealthReasons: reasons,
+			FailureProbability: d.FailureProbability()})
 	}
 	return req
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/agent/health/monitor"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,6 +35,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// Health configures the drive health monitor (SMART, the failure
+	// predictor, fail-slow); zero values take its defaults.
+	Health monitor.Config
 }
 
 // Server is a running agent API.
@@ -41,6 +45,7 @@ type Server struct {
 	cfg     Config
 	drives  *drives
 	metrics *metrics
+	scrubs  *scrubber
 	ln      net.Listener
 	http    *http.Server
 	reg     *registrar
@@ -65,13 +70,17 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ds.startHealth(cfg.Health, cfg.Logger); err != nil {
+		return nil, err
+	}
 	serverTLS, err := pki.ServerConfig(cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("agent TLS: %w", err)
 	}
 	s := &Server{cfg: cfg, drives: ds, metrics: newMetrics(ds), log: cfg.Logger}
 	mux := http.NewServeMux()
-	mux.Handle(agentv1connect.NewExtentServiceHandler(&control{drives: ds}))
+	s.scrubs = newScrubber(ds, s.metrics.reg, cfg.Logger)
+	mux.Handle(agentv1connect.NewExtentServiceHandler(&control{drives: ds, scrubs: s.scrubs}))
 	(&dataPath{drives: ds, metrics: s.metrics, log: cfg.Logger}).mount(mux)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.http = &http.Server{
@@ -112,6 +121,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.reg != nil {
 		wg.Go(func() { s.reg.run(regCtx) })
 	}
+	wg.Go(func() { s.drives.runHealth(regCtx) })
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "addr", s.Addr(), "drives", len(s.drives.list))
@@ -133,6 +143,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	stopReg()
 	wg.Wait()
+	s.scrubs.stop()
 	return errors.Join(err, closeDrives(s.drives.list, s.log))
 }
 

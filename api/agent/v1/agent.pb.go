@@ -9,6 +9,7 @@ package agentv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -77,6 +78,62 @@ func (ExtentState) EnumDescriptor() ([]byte, []int) {
 	return file_agent_v1_agent_proto_rawDescGZIP(), []int{0}
 }
 
+// ScrubState is where a scrub is.
+type ScrubState int32
+
+const (
+	ScrubState_SCRUB_STATE_UNSPECIFIED ScrubState = 0
+	// Reading extents back.
+	ScrubState_SCRUB_STATE_RUNNING ScrubState = 1
+	// Every extent it was to check has been checked.
+	ScrubState_SCRUB_STATE_DONE ScrubState = 2
+	// The agent stopped before the scrub was done.
+	ScrubState_SCRUB_STATE_STOPPED ScrubState = 3
+)
+
+// Enum value maps for ScrubState.
+var (
+	ScrubState_name = map[int32]string{
+		0: "SCRUB_STATE_UNSPECIFIED",
+		1: "SCRUB_STATE_RUNNING",
+		2: "SCRUB_STATE_DONE",
+		3: "SCRUB_STATE_STOPPED",
+	}
+	ScrubState_value = map[string]int32{
+		"SCRUB_STATE_UNSPECIFIED": 0,
+		"SCRUB_STATE_RUNNING":     1,
+		"SCRUB_STATE_DONE":        2,
+		"SCRUB_STATE_STOPPED":     3,
+	}
+)
+
+func (x ScrubState) Enum() *ScrubState {
+	p := new(ScrubState)
+	*p = x
+	return p
+}
+
+func (x ScrubState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScrubState) Descriptor() protoreflect.EnumDescriptor {
+	return file_agent_v1_agent_proto_enumTypes[1].Descriptor()
+}
+
+func (ScrubState) Type() protoreflect.EnumType {
+	return &file_agent_v1_agent_proto_enumTypes[1]
+}
+
+func (x ScrubState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScrubState.Descriptor instead.
+func (ScrubState) EnumDescriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
 // Drive is one drive the agent owns.
 type Drive struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -100,9 +157,13 @@ type Drive struct {
 	Blobs uint64 `protobuf:"varint,11,opt,name=blobs,proto3" json:"blobs,omitempty"`
 	// The agent's health verdict: ok, suspect or failing.
 	Health string `protobuf:"bytes,12,opt,name=health,proto3" json:"health,omitempty"`
-	// Why, for operators: damage found when the drive was opened, device
-	// errors.
+	// Why, for operators, worst first: the failure prediction, SMART
+	// signals, zones gone read-only or offline, device errors, fail-slow
+	// latency, damage found when the drive was opened.
 	HealthReasons []string `protobuf:"bytes,13,rep,name=health_reasons,json=healthReasons,proto3" json:"health_reasons,omitempty"`
+	// What the agent's health monitor found behind health and
+	// health_reasons at its latest check; absent before the first.
+	HealthDetail  *DriveHealth `protobuf:"bytes,14,opt,name=health_detail,json=healthDetail,proto3" json:"health_detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +289,236 @@ func (x *Drive) GetHealthReasons() []string {
 	return nil
 }
 
+func (x *Drive) GetHealthDetail() *DriveHealth {
+	if x != nil {
+		return x.HealthDetail
+	}
+	return nil
+}
+
+// DriveHealth is what the agent's health monitor found on a drive at its
+// latest check (every minute by default).
+type DriveHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the check ran, in milliseconds since the Unix epoch.
+	CheckedUnixMs int64 `protobuf:"varint,1,opt,name=checked_unix_ms,json=checkedUnixMs,proto3" json:"checked_unix_ms,omitempty"`
+	// Whether failure_probability is known: the drive has given SMART data.
+	Predicted bool `protobuf:"varint,2,opt,name=predicted,proto3" json:"predicted,omitempty"`
+	// The predicted probability that the drive fails within 30 days.
+	FailureProbability float64 `protobuf:"fixed64,3,opt,name=failure_probability,json=failureProbability,proto3" json:"failure_probability,omitempty"`
+	// The signals that raised the probability, largest first, in words.
+	PredictionReasons []string `protobuf:"bytes,4,rep,name=prediction_reasons,json=predictionReasons,proto3" json:"prediction_reasons,omitempty"`
+	// Whether the drive is fail-slow: its p99 read or write latency over the
+	// last few minutes is an outlier among the host's drives (by default
+	// more than 3 times the median of the others' and over 10 ms).
+	FailSlow bool `protobuf:"varint,5,opt,name=fail_slow,json=failSlow,proto3" json:"fail_slow,omitempty"`
+	// The drive's p99 read and write latencies over that window and the
+	// median of its peers', in seconds; zero where the drive did too few
+	// operations, or the host has too few drives, to be compared.
+	ReadP99Seconds      float64 `protobuf:"fixed64,6,opt,name=read_p99_seconds,json=readP99Seconds,proto3" json:"read_p99_seconds,omitempty"`
+	ReadPeerP99Seconds  float64 `protobuf:"fixed64,7,opt,name=read_peer_p99_seconds,json=readPeerP99Seconds,proto3" json:"read_peer_p99_seconds,omitempty"`
+	WriteP99Seconds     float64 `protobuf:"fixed64,8,opt,name=write_p99_seconds,json=writeP99Seconds,proto3" json:"write_p99_seconds,omitempty"`
+	WritePeerP99Seconds float64 `protobuf:"fixed64,9,opt,name=write_peer_p99_seconds,json=writePeerP99Seconds,proto3" json:"write_peer_p99_seconds,omitempty"`
+	// Device errors (I/O errors, zones gone read-only or offline) since the
+	// drive was opened.
+	IoErrors uint64 `protobuf:"varint,10,opt,name=io_errors,json=ioErrors,proto3" json:"io_errors,omitempty"`
+	// Zones that went read-only (readable, never writable again) and
+	// offline (their data lost), from the drive's zone report.
+	ReadOnlyZones uint32 `protobuf:"varint,11,opt,name=read_only_zones,json=readOnlyZones,proto3" json:"read_only_zones,omitempty"`
+	OfflineZones  uint32 `protobuf:"varint,12,opt,name=offline_zones,json=offlineZones,proto3" json:"offline_zones,omitempty"`
+	// Whether the drive has given SMART data; the fields below are then its
+	// latest sample's.
+	Smart bool `protobuf:"varint,13,opt,name=smart,proto3" json:"smart,omitempty"`
+	// Why the latest SMART read failed, if it did.
+	SmartError string `protobuf:"bytes,14,opt,name=smart_error,json=smartError,proto3" json:"smart_error,omitempty"`
+	// The raw values of the Backblaze SMART attributes an ATA drive reports,
+	// by ID: 5 reallocated sectors, 187 reported uncorrectable errors, 188
+	// command timeouts, 197 pending sectors, 198 offline uncorrectable
+	// sectors.
+	SmartRaw map[uint32]uint64 `protobuf:"bytes,15,rep,name=smart_raw,json=smartRaw,proto3" json:"smart_raw,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// ATA attributes at or below the drive's own threshold.
+	SmartFailingAttributes []uint32 `protobuf:"varint,16,rep,packed,name=smart_failing_attributes,json=smartFailingAttributes,proto3" json:"smart_failing_attributes,omitempty"`
+	// The temperature in °C, if the drive reports one.
+	TemperatureCelsius *int32 `protobuf:"varint,17,opt,name=temperature_celsius,json=temperatureCelsius,proto3,oneof" json:"temperature_celsius,omitempty"`
+	// From an NVMe drive's health log: the critical warning bits, media and
+	// data integrity errors, and the percentage of rated endurance used.
+	NvmeCriticalWarning uint32 `protobuf:"varint,18,opt,name=nvme_critical_warning,json=nvmeCriticalWarning,proto3" json:"nvme_critical_warning,omitempty"`
+	NvmeMediaErrors     uint64 `protobuf:"varint,19,opt,name=nvme_media_errors,json=nvmeMediaErrors,proto3" json:"nvme_media_errors,omitempty"`
+	NvmePercentageUsed  uint32 `protobuf:"varint,20,opt,name=nvme_percentage_used,json=nvmePercentageUsed,proto3" json:"nvme_percentage_used,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *DriveHealth) Reset() {
+	*x = DriveHealth{}
+	mi := &file_agent_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DriveHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DriveHealth) ProtoMessage() {}
+
+func (x *DriveHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DriveHealth.ProtoReflect.Descriptor instead.
+func (*DriveHealth) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DriveHealth) GetCheckedUnixMs() int64 {
+	if x != nil {
+		return x.CheckedUnixMs
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetPredicted() bool {
+	if x != nil {
+		return x.Predicted
+	}
+	return false
+}
+
+func (x *DriveHealth) GetFailureProbability() float64 {
+	if x != nil {
+		return x.FailureProbability
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetPredictionReasons() []string {
+	if x != nil {
+		return x.PredictionReasons
+	}
+	return nil
+}
+
+func (x *DriveHealth) GetFailSlow() bool {
+	if x != nil {
+		return x.FailSlow
+	}
+	return false
+}
+
+func (x *DriveHealth) GetReadP99Seconds() float64 {
+	if x != nil {
+		return x.ReadP99Seconds
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetReadPeerP99Seconds() float64 {
+	if x != nil {
+		return x.ReadPeerP99Seconds
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetWriteP99Seconds() float64 {
+	if x != nil {
+		return x.WriteP99Seconds
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetWritePeerP99Seconds() float64 {
+	if x != nil {
+		return x.WritePeerP99Seconds
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetIoErrors() uint64 {
+	if x != nil {
+		return x.IoErrors
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetReadOnlyZones() uint32 {
+	if x != nil {
+		return x.ReadOnlyZones
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetOfflineZones() uint32 {
+	if x != nil {
+		return x.OfflineZones
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetSmart() bool {
+	if x != nil {
+		return x.Smart
+	}
+	return false
+}
+
+func (x *DriveHealth) GetSmartError() string {
+	if x != nil {
+		return x.SmartError
+	}
+	return ""
+}
+
+func (x *DriveHealth) GetSmartRaw() map[uint32]uint64 {
+	if x != nil {
+		return x.SmartRaw
+	}
+	return nil
+}
+
+func (x *DriveHealth) GetSmartFailingAttributes() []uint32 {
+	if x != nil {
+		return x.SmartFailingAttributes
+	}
+	return nil
+}
+
+func (x *DriveHealth) GetTemperatureCelsius() int32 {
+	if x != nil && x.TemperatureCelsius != nil {
+		return *x.TemperatureCelsius
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetNvmeCriticalWarning() uint32 {
+	if x != nil {
+		return x.NvmeCriticalWarning
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetNvmeMediaErrors() uint64 {
+	if x != nil {
+		return x.NvmeMediaErrors
+	}
+	return 0
+}
+
+func (x *DriveHealth) GetNvmePercentageUsed() uint32 {
+	if x != nil {
+		return x.NvmePercentageUsed
+	}
+	return 0
+}
+
 type ListDrivesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -236,7 +527,7 @@ type ListDrivesRequest struct {
 
 func (x *ListDrivesRequest) Reset() {
 	*x = ListDrivesRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[1]
+	mi := &file_agent_v1_agent_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -248,7 +539,7 @@ func (x *ListDrivesRequest) String() string {
 func (*ListDrivesRequest) ProtoMessage() {}
 
 func (x *ListDrivesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[1]
+	mi := &file_agent_v1_agent_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -261,7 +552,7 @@ func (x *ListDrivesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDrivesRequest.ProtoReflect.Descriptor instead.
 func (*ListDrivesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 type ListDrivesResponse struct {
@@ -273,7 +564,7 @@ type ListDrivesResponse struct {
 
 func (x *ListDrivesResponse) Reset() {
 	*x = ListDrivesResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[2]
+	mi := &file_agent_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +576,7 @@ func (x *ListDrivesResponse) String() string {
 func (*ListDrivesResponse) ProtoMessage() {}
 
 func (x *ListDrivesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[2]
+	mi := &file_agent_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +589,7 @@ func (x *ListDrivesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDrivesResponse.ProtoReflect.Descriptor instead.
 func (*ListDrivesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListDrivesResponse) GetDrives() []*Drive {
@@ -338,7 +629,7 @@ type Extent struct {
 
 func (x *Extent) Reset() {
 	*x = Extent{}
-	mi := &file_agent_v1_agent_proto_msgTypes[3]
+	mi := &file_agent_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +641,7 @@ func (x *Extent) String() string {
 func (*Extent) ProtoMessage() {}
 
 func (x *Extent) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[3]
+	mi := &file_agent_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +654,7 @@ func (x *Extent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Extent.ProtoReflect.Descriptor instead.
 func (*Extent) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Extent) GetId() uint64 {
@@ -452,7 +743,7 @@ type CreateExtentRequest struct {
 
 func (x *CreateExtentRequest) Reset() {
 	*x = CreateExtentRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[4]
+	mi := &file_agent_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -464,7 +755,7 @@ func (x *CreateExtentRequest) String() string {
 func (*CreateExtentRequest) ProtoMessage() {}
 
 func (x *CreateExtentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[4]
+	mi := &file_agent_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -477,7 +768,7 @@ func (x *CreateExtentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExtentRequest.ProtoReflect.Descriptor instead.
 func (*CreateExtentRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateExtentRequest) GetDrive() string {
@@ -496,7 +787,7 @@ type CreateExtentResponse struct {
 
 func (x *CreateExtentResponse) Reset() {
 	*x = CreateExtentResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_agent_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +799,7 @@ func (x *CreateExtentResponse) String() string {
 func (*CreateExtentResponse) ProtoMessage() {}
 
 func (x *CreateExtentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[5]
+	mi := &file_agent_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +812,7 @@ func (x *CreateExtentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExtentResponse.ProtoReflect.Descriptor instead.
 func (*CreateExtentResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateExtentResponse) GetExtent() *Extent {
@@ -541,7 +832,7 @@ type SealExtentRequest struct {
 
 func (x *SealExtentRequest) Reset() {
 	*x = SealExtentRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_agent_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +844,7 @@ func (x *SealExtentRequest) String() string {
 func (*SealExtentRequest) ProtoMessage() {}
 
 func (x *SealExtentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[6]
+	mi := &file_agent_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +857,7 @@ func (x *SealExtentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealExtentRequest.ProtoReflect.Descriptor instead.
 func (*SealExtentRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SealExtentRequest) GetDrive() string {
@@ -592,7 +883,7 @@ type SealExtentResponse struct {
 
 func (x *SealExtentResponse) Reset() {
 	*x = SealExtentResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_agent_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +895,7 @@ func (x *SealExtentResponse) String() string {
 func (*SealExtentResponse) ProtoMessage() {}
 
 func (x *SealExtentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[7]
+	mi := &file_agent_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +908,7 @@ func (x *SealExtentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealExtentResponse.ProtoReflect.Descriptor instead.
 func (*SealExtentResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SealExtentResponse) GetExtent() *Extent {
@@ -637,7 +928,7 @@ type DeleteExtentRequest struct {
 
 func (x *DeleteExtentRequest) Reset() {
 	*x = DeleteExtentRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_agent_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +940,7 @@ func (x *DeleteExtentRequest) String() string {
 func (*DeleteExtentRequest) ProtoMessage() {}
 
 func (x *DeleteExtentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[8]
+	mi := &file_agent_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +953,7 @@ func (x *DeleteExtentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExtentRequest.ProtoReflect.Descriptor instead.
 func (*DeleteExtentRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteExtentRequest) GetDrive() string {
@@ -687,7 +978,7 @@ type DeleteExtentResponse struct {
 
 func (x *DeleteExtentResponse) Reset() {
 	*x = DeleteExtentResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_agent_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +990,7 @@ func (x *DeleteExtentResponse) String() string {
 func (*DeleteExtentResponse) ProtoMessage() {}
 
 func (x *DeleteExtentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[9]
+	mi := &file_agent_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +1003,7 @@ func (x *DeleteExtentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteExtentResponse.ProtoReflect.Descriptor instead.
 func (*DeleteExtentResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 type ListExtentsRequest struct {
@@ -724,7 +1015,7 @@ type ListExtentsRequest struct {
 
 func (x *ListExtentsRequest) Reset() {
 	*x = ListExtentsRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_agent_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -736,7 +1027,7 @@ func (x *ListExtentsRequest) String() string {
 func (*ListExtentsRequest) ProtoMessage() {}
 
 func (x *ListExtentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[10]
+	mi := &file_agent_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -749,7 +1040,7 @@ func (x *ListExtentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtentsRequest.ProtoReflect.Descriptor instead.
 func (*ListExtentsRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListExtentsRequest) GetDrive() string {
@@ -768,7 +1059,7 @@ type ListExtentsResponse struct {
 
 func (x *ListExtentsResponse) Reset() {
 	*x = ListExtentsResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_agent_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +1071,7 @@ func (x *ListExtentsResponse) String() string {
 func (*ListExtentsResponse) ProtoMessage() {}
 
 func (x *ListExtentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[11]
+	mi := &file_agent_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +1084,7 @@ func (x *ListExtentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExtentsResponse.ProtoReflect.Descriptor instead.
 func (*ListExtentsResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListExtentsResponse) GetExtents() []*Extent {
@@ -813,7 +1104,7 @@ type StatExtentRequest struct {
 
 func (x *StatExtentRequest) Reset() {
 	*x = StatExtentRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_agent_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -825,7 +1116,7 @@ func (x *StatExtentRequest) String() string {
 func (*StatExtentRequest) ProtoMessage() {}
 
 func (x *StatExtentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[12]
+	mi := &file_agent_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -838,7 +1129,7 @@ func (x *StatExtentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatExtentRequest.ProtoReflect.Descriptor instead.
 func (*StatExtentRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StatExtentRequest) GetDrive() string {
@@ -864,7 +1155,7 @@ type StatExtentResponse struct {
 
 func (x *StatExtentResponse) Reset() {
 	*x = StatExtentResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[13]
+	mi := &file_agent_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1167,7 @@ func (x *StatExtentResponse) String() string {
 func (*StatExtentResponse) ProtoMessage() {}
 
 func (x *StatExtentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[13]
+	mi := &file_agent_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1180,7 @@ func (x *StatExtentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatExtentResponse.ProtoReflect.Descriptor instead.
 func (*StatExtentResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StatExtentResponse) GetExtent() *Extent {
@@ -912,7 +1203,7 @@ type CompactExtentRequest struct {
 
 func (x *CompactExtentRequest) Reset() {
 	*x = CompactExtentRequest{}
-	mi := &file_agent_v1_agent_proto_msgTypes[14]
+	mi := &file_agent_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1215,7 @@ func (x *CompactExtentRequest) String() string {
 func (*CompactExtentRequest) ProtoMessage() {}
 
 func (x *CompactExtentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[14]
+	mi := &file_agent_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1228,7 @@ func (x *CompactExtentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactExtentRequest.ProtoReflect.Descriptor instead.
 func (*CompactExtentRequest) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{14}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CompactExtentRequest) GetDrive() string {
@@ -971,7 +1262,7 @@ type CompactExtentResponse struct {
 
 func (x *CompactExtentResponse) Reset() {
 	*x = CompactExtentResponse{}
-	mi := &file_agent_v1_agent_proto_msgTypes[15]
+	mi := &file_agent_v1_agent_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1274,7 @@ func (x *CompactExtentResponse) String() string {
 func (*CompactExtentResponse) ProtoMessage() {}
 
 func (x *CompactExtentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_v1_agent_proto_msgTypes[15]
+	mi := &file_agent_v1_agent_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1287,7 @@ func (x *CompactExtentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactExtentResponse.ProtoReflect.Descriptor instead.
 func (*CompactExtentResponse) Descriptor() ([]byte, []int) {
-	return file_agent_v1_agent_proto_rawDescGZIP(), []int{15}
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CompactExtentResponse) GetExtent() *Extent {
@@ -1006,11 +1297,387 @@ func (x *CompactExtentResponse) GetExtent() *Extent {
 	return nil
 }
 
+type StartScrubRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Drive string                 `protobuf:"bytes,1,opt,name=drive,proto3" json:"drive,omitempty"`
+	// The sealed extents to check; empty means every extent sealed when the
+	// scrub starts.
+	Extents []uint64 `protobuf:"varint,2,rep,packed,name=extents,proto3" json:"extents,omitempty"`
+	// Caps how fast the scrub reads, on average over the extents it has
+	// checked, so it leaves the drive to foreground work; 0 means no cap.
+	BytesPerSecond uint64 `protobuf:"varint,3,opt,name=bytes_per_second,json=bytesPerSecond,proto3" json:"bytes_per_second,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StartScrubRequest) Reset() {
+	*x = StartScrubRequest{}
+	mi := &file_agent_v1_agent_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartScrubRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartScrubRequest) ProtoMessage() {}
+
+func (x *StartScrubRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartScrubRequest.ProtoReflect.Descriptor instead.
+func (*StartScrubRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StartScrubRequest) GetDrive() string {
+	if x != nil {
+		return x.Drive
+	}
+	return ""
+}
+
+func (x *StartScrubRequest) GetExtents() []uint64 {
+	if x != nil {
+		return x.Extents
+	}
+	return nil
+}
+
+func (x *StartScrubRequest) GetBytesPerSecond() uint64 {
+	if x != nil {
+		return x.BytesPerSecond
+	}
+	return 0
+}
+
+type StartScrubResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scrub         *Scrub                 `protobuf:"bytes,1,opt,name=scrub,proto3" json:"scrub,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartScrubResponse) Reset() {
+	*x = StartScrubResponse{}
+	mi := &file_agent_v1_agent_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartScrubResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartScrubResponse) ProtoMessage() {}
+
+func (x *StartScrubResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartScrubResponse.ProtoReflect.Descriptor instead.
+func (*StartScrubResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StartScrubResponse) GetScrub() *Scrub {
+	if x != nil {
+		return x.Scrub
+	}
+	return nil
+}
+
+type GetScrubRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Drive         string                 `protobuf:"bytes,1,opt,name=drive,proto3" json:"drive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScrubRequest) Reset() {
+	*x = GetScrubRequest{}
+	mi := &file_agent_v1_agent_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScrubRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScrubRequest) ProtoMessage() {}
+
+func (x *GetScrubRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScrubRequest.ProtoReflect.Descriptor instead.
+func (*GetScrubRequest) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetScrubRequest) GetDrive() string {
+	if x != nil {
+		return x.Drive
+	}
+	return ""
+}
+
+type GetScrubResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unset if no scrub has run on the drive since the agent started.
+	Scrub         *Scrub `protobuf:"bytes,1,opt,name=scrub,proto3" json:"scrub,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScrubResponse) Reset() {
+	*x = GetScrubResponse{}
+	mi := &file_agent_v1_agent_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScrubResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScrubResponse) ProtoMessage() {}
+
+func (x *GetScrubResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScrubResponse.ProtoReflect.Descriptor instead.
+func (*GetScrubResponse) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetScrubResponse) GetScrub() *Scrub {
+	if x != nil {
+		return x.Scrub
+	}
+	return nil
+}
+
+// Scrub is one scrub of a drive: its progress and what it found.
+type Scrub struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Drive     string                 `protobuf:"bytes,1,opt,name=drive,proto3" json:"drive,omitempty"`
+	State     ScrubState             `protobuf:"varint,2,opt,name=state,proto3,enum=shingle.agent.v1.ScrubState" json:"state,omitempty"`
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	// Unset while it runs.
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// The cap it reads under; 0 means none.
+	BytesPerSecond uint64 `protobuf:"varint,5,opt,name=bytes_per_second,json=bytesPerSecond,proto3" json:"bytes_per_second,omitempty"`
+	// Extents it is to check, and of those: checked so far (failing ones
+	// included), and skipped because they were deleted (or compacted away)
+	// before their turn.
+	ExtentsTotal   uint32 `protobuf:"varint,6,opt,name=extents_total,json=extentsTotal,proto3" json:"extents_total,omitempty"`
+	ExtentsChecked uint32 `protobuf:"varint,7,opt,name=extents_checked,json=extentsChecked,proto3" json:"extents_checked,omitempty"`
+	ExtentsSkipped uint32 `protobuf:"varint,8,opt,name=extents_skipped,json=extentsSkipped,proto3" json:"extents_skipped,omitempty"`
+	// Bytes of the checked extents read back.
+	BytesChecked uint64 `protobuf:"varint,9,opt,name=bytes_checked,json=bytesChecked,proto3" json:"bytes_checked,omitempty"`
+	// The extents that do not match their seal or could not be read: the
+	// fleet should repair them from other copies.
+	Failures      []*ScrubFailure `protobuf:"bytes,10,rep,name=failures,proto3" json:"failures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scrub) Reset() {
+	*x = Scrub{}
+	mi := &file_agent_v1_agent_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scrub) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scrub) ProtoMessage() {}
+
+func (x *Scrub) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scrub.ProtoReflect.Descriptor instead.
+func (*Scrub) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Scrub) GetDrive() string {
+	if x != nil {
+		return x.Drive
+	}
+	return ""
+}
+
+func (x *Scrub) GetState() ScrubState {
+	if x != nil {
+		return x.State
+	}
+	return ScrubState_SCRUB_STATE_UNSPECIFIED
+}
+
+func (x *Scrub) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Scrub) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *Scrub) GetBytesPerSecond() uint64 {
+	if x != nil {
+		return x.BytesPerSecond
+	}
+	return 0
+}
+
+func (x *Scrub) GetExtentsTotal() uint32 {
+	if x != nil {
+		return x.ExtentsTotal
+	}
+	return 0
+}
+
+func (x *Scrub) GetExtentsChecked() uint32 {
+	if x != nil {
+		return x.ExtentsChecked
+	}
+	return 0
+}
+
+func (x *Scrub) GetExtentsSkipped() uint32 {
+	if x != nil {
+		return x.ExtentsSkipped
+	}
+	return 0
+}
+
+func (x *Scrub) GetBytesChecked() uint64 {
+	if x != nil {
+		return x.BytesChecked
+	}
+	return 0
+}
+
+func (x *Scrub) GetFailures() []*ScrubFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// ScrubFailure is an extent a scrub found bad.
+type ScrubFailure struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Extent uint64                 `protobuf:"varint,1,opt,name=extent,proto3" json:"extent,omitempty"`
+	// What does not match, or the read error.
+	Error         string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScrubFailure) Reset() {
+	*x = ScrubFailure{}
+	mi := &file_agent_v1_agent_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScrubFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScrubFailure) ProtoMessage() {}
+
+func (x *ScrubFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_v1_agent_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScrubFailure.ProtoReflect.Descriptor instead.
+func (*ScrubFailure) Descriptor() ([]byte, []int) {
+	return file_agent_v1_agent_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ScrubFailure) GetExtent() uint64 {
+	if x != nil {
+		return x.Extent
+	}
+	return 0
+}
+
+func (x *ScrubFailure) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_agent_v1_agent_proto protoreflect.FileDescriptor
 
 const file_agent_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x14agent/v1/agent.proto\x12\x10shingle.agent.v1\"\x83\x03\n" +
+	"\x14agent/v1/agent.proto\x12\x10shingle.agent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x03\n" +
 	"\x05Drive\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x12\n" +
@@ -1028,7 +1695,35 @@ const file_agent_v1_agent_proto_rawDesc = "" +
 	" \x01(\x04R\tfreeBytes\x12\x14\n" +
 	"\x05blobs\x18\v \x01(\x04R\x05blobs\x12\x16\n" +
 	"\x06health\x18\f \x01(\tR\x06health\x12%\n" +
-	"\x0ehealth_reasons\x18\r \x03(\tR\rhealthReasons\"\x13\n" +
+	"\x0ehealth_reasons\x18\r \x03(\tR\rhealthReasons\x12B\n" +
+	"\rhealth_detail\x18\x0e \x01(\v2\x1d.shingle.agent.v1.DriveHealthR\fhealthDetail\"\xd0\a\n" +
+	"\vDriveHealth\x12&\n" +
+	"\x0fchecked_unix_ms\x18\x01 \x01(\x03R\rcheckedUnixMs\x12\x1c\n" +
+	"\tpredicted\x18\x02 \x01(\bR\tpredicted\x12/\n" +
+	"\x13failure_probability\x18\x03 \x01(\x01R\x12failureProbability\x12-\n" +
+	"\x12prediction_reasons\x18\x04 \x03(\tR\x11predictionReasons\x12\x1b\n" +
+	"\tfail_slow\x18\x05 \x01(\bR\bfailSlow\x12(\n" +
+	"\x10read_p99_seconds\x18\x06 \x01(\x01R\x0ereadP99Seconds\x121\n" +
+	"\x15read_peer_p99_seconds\x18\a \x01(\x01R\x12readPeerP99Seconds\x12*\n" +
+	"\x11write_p99_seconds\x18\b \x01(\x01R\x0fwriteP99Seconds\x123\n" +
+	"\x16write_peer_p99_seconds\x18\t \x01(\x01R\x13writePeerP99Seconds\x12\x1b\n" +
+	"\tio_errors\x18\n" +
+	" \x01(\x04R\bioErrors\x12&\n" +
+	"\x0fread_only_zones\x18\v \x01(\rR\rreadOnlyZones\x12#\n" +
+	"\roffline_zones\x18\f \x01(\rR\fofflineZones\x12\x14\n" +
+	"\x05smart\x18\r \x01(\bR\x05smart\x12\x1f\n" +
+	"\vsmart_error\x18\x0e \x01(\tR\n" +
+	"smartError\x12H\n" +
+	"\tsmart_raw\x18\x0f \x03(\v2+.shingle.agent.v1.DriveHealth.SmartRawEntryR\bsmartRaw\x128\n" +
+	"\x18smart_failing_attributes\x18\x10 \x03(\rR\x16smartFailingAttributes\x124\n" +
+	"\x13temperature_celsius\x18\x11 \x01(\x05H\x00R\x12temperatureCelsius\x88\x01\x01\x122\n" +
+	"\x15nvme_critical_warning\x18\x12 \x01(\rR\x13nvmeCriticalWarning\x12*\n" +
+	"\x11nvme_media_errors\x18\x13 \x01(\x04R\x0fnvmeMediaErrors\x120\n" +
+	"\x14nvme_percentage_used\x18\x14 \x01(\rR\x12nvmePercentageUsed\x1a;\n" +
+	"\rSmartRawEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01B\x16\n" +
+	"\x14_temperature_celsius\"\x13\n" +
 	"\x11ListDrivesRequest\"E\n" +
 	"\x12ListDrivesResponse\x12/\n" +
 	"\x06drives\x18\x01 \x03(\v2\x17.shingle.agent.v1.DriveR\x06drives\"\xde\x02\n" +
@@ -1075,12 +1770,45 @@ const file_agent_v1_agent_proto_rawDesc = "" +
 	"\x06extent\x18\x02 \x01(\x04R\x06extent\x12(\n" +
 	"\x10bytes_per_second\x18\x03 \x01(\x04R\x0ebytesPerSecond\"I\n" +
 	"\x15CompactExtentResponse\x120\n" +
-	"\x06extent\x18\x01 \x01(\v2\x18.shingle.agent.v1.ExtentR\x06extent*w\n" +
+	"\x06extent\x18\x01 \x01(\v2\x18.shingle.agent.v1.ExtentR\x06extent\"m\n" +
+	"\x11StartScrubRequest\x12\x14\n" +
+	"\x05drive\x18\x01 \x01(\tR\x05drive\x12\x18\n" +
+	"\aextents\x18\x02 \x03(\x04R\aextents\x12(\n" +
+	"\x10bytes_per_second\x18\x03 \x01(\x04R\x0ebytesPerSecond\"C\n" +
+	"\x12StartScrubResponse\x12-\n" +
+	"\x05scrub\x18\x01 \x01(\v2\x17.shingle.agent.v1.ScrubR\x05scrub\"'\n" +
+	"\x0fGetScrubRequest\x12\x14\n" +
+	"\x05drive\x18\x01 \x01(\tR\x05drive\"A\n" +
+	"\x10GetScrubResponse\x12-\n" +
+	"\x05scrub\x18\x01 \x01(\v2\x17.shingle.agent.v1.ScrubR\x05scrub\"\xcb\x03\n" +
+	"\x05Scrub\x12\x14\n" +
+	"\x05drive\x18\x01 \x01(\tR\x05drive\x122\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1c.shingle.agent.v1.ScrubStateR\x05state\x129\n" +
+	"\n" +
+	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\x12(\n" +
+	"\x10bytes_per_second\x18\x05 \x01(\x04R\x0ebytesPerSecond\x12#\n" +
+	"\rextents_total\x18\x06 \x01(\rR\fextentsTotal\x12'\n" +
+	"\x0fextents_checked\x18\a \x01(\rR\x0eextentsChecked\x12'\n" +
+	"\x0fextents_skipped\x18\b \x01(\rR\x0eextentsSkipped\x12#\n" +
+	"\rbytes_checked\x18\t \x01(\x04R\fbytesChecked\x12:\n" +
+	"\bfailures\x18\n" +
+	" \x03(\v2\x1e.shingle.agent.v1.ScrubFailureR\bfailures\"<\n" +
+	"\fScrubFailure\x12\x16\n" +
+	"\x06extent\x18\x01 \x01(\x04R\x06extent\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error*w\n" +
 	"\vExtentState\x12\x1c\n" +
 	"\x18EXTENT_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11EXTENT_STATE_OPEN\x10\x01\x12\x17\n" +
 	"\x13EXTENT_STATE_SEALED\x10\x02\x12\x1a\n" +
-	"\x16EXTENT_STATE_READ_ONLY\x10\x032\xa5\x05\n" +
+	"\x16EXTENT_STATE_READ_ONLY\x10\x03*q\n" +
+	"\n" +
+	"ScrubState\x12\x1b\n" +
+	"\x17SCRUB_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13SCRUB_STATE_RUNNING\x10\x01\x12\x14\n" +
+	"\x10SCRUB_STATE_DONE\x10\x02\x12\x17\n" +
+	"\x13SCRUB_STATE_STOPPED\x10\x032\xd6\x06\n" +
 	"\rExtentService\x12\\\n" +
 	"\n" +
 	"ListDrives\x12#.shingle.agent.v1.ListDrivesRequest\x1a$.shingle.agent.v1.ListDrivesResponse\"\x03\x90\x02\x01\x12]\n" +
@@ -1091,7 +1819,10 @@ const file_agent_v1_agent_proto_rawDesc = "" +
 	"\vListExtents\x12$.shingle.agent.v1.ListExtentsRequest\x1a%.shingle.agent.v1.ListExtentsResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\n" +
 	"StatExtent\x12#.shingle.agent.v1.StatExtentRequest\x1a$.shingle.agent.v1.StatExtentResponse\"\x03\x90\x02\x01\x12`\n" +
-	"\rCompactExtent\x12&.shingle.agent.v1.CompactExtentRequest\x1a'.shingle.agent.v1.CompactExtentResponseB9Z7github.com/shingle-storage/shingle/api/agent/v1;agentv1b\x06proto3"
+	"\rCompactExtent\x12&.shingle.agent.v1.CompactExtentRequest\x1a'.shingle.agent.v1.CompactExtentResponse\x12W\n" +
+	"\n" +
+	"StartScrub\x12#.shingle.agent.v1.StartScrubRequest\x1a$.shingle.agent.v1.StartScrubResponse\x12V\n" +
+	"\bGetScrub\x12!.shingle.agent.v1.GetScrubRequest\x1a\".shingle.agent.v1.GetScrubResponse\"\x03\x90\x02\x01B9Z7github.com/shingle-storage/shingle/api/agent/v1;agentv1b\x06proto3"
 
 var (
 	file_agent_v1_agent_proto_rawDescOnce sync.Once
@@ -1105,54 +1836,76 @@ func file_agent_v1_agent_proto_rawDescGZIP() []byte {
 	return file_agent_v1_agent_proto_rawDescData
 }
 
-var file_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_agent_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_agent_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_agent_v1_agent_proto_goTypes = []any{
 	(ExtentState)(0),              // 0: shingle.agent.v1.ExtentState
-	(*Drive)(nil),                 // 1: shingle.agent.v1.Drive
-	(*ListDrivesRequest)(nil),     // 2: shingle.agent.v1.ListDrivesRequest
-	(*ListDrivesResponse)(nil),    // 3: shingle.agent.v1.ListDrivesResponse
-	(*Extent)(nil),                // 4: shingle.agent.v1.Extent
-	(*CreateExtentRequest)(nil),   // 5: shingle.agent.v1.CreateExtentRequest
-	(*CreateExtentResponse)(nil),  // 6: shingle.agent.v1.CreateExtentResponse
-	(*SealExtentRequest)(nil),     // 7: shingle.agent.v1.SealExtentRequest
-	(*SealExtentResponse)(nil),    // 8: shingle.agent.v1.SealExtentResponse
-	(*DeleteExtentRequest)(nil),   // 9: shingle.agent.v1.DeleteExtentRequest
-	(*DeleteExtentResponse)(nil),  // 10: shingle.agent.v1.DeleteExtentResponse
-	(*ListExtentsRequest)(nil),    // 11: shingle.agent.v1.ListExtentsRequest
-	(*ListExtentsResponse)(nil),   // 12: shingle.agent.v1.ListExtentsResponse
-	(*StatExtentRequest)(nil),     // 13: shingle.agent.v1.StatExtentRequest
-	(*StatExtentResponse)(nil),    // 14: shingle.agent.v1.StatExtentResponse
-	(*CompactExtentRequest)(nil),  // 15: shingle.agent.v1.CompactExtentRequest
-	(*CompactExtentResponse)(nil), // 16: shingle.agent.v1.CompactExtentResponse
+	(ScrubState)(0),               // 1: shingle.agent.v1.ScrubState
+	(*Drive)(nil),                 // 2: shingle.agent.v1.Drive
+	(*DriveHealth)(nil),           // 3: shingle.agent.v1.DriveHealth
+	(*ListDrivesRequest)(nil),     // 4: shingle.agent.v1.ListDrivesRequest
+	(*ListDrivesResponse)(nil),    // 5: shingle.agent.v1.ListDrivesResponse
+	(*Extent)(nil),                // 6: shingle.agent.v1.Extent
+	(*CreateExtentRequest)(nil),   // 7: shingle.agent.v1.CreateExtentRequest
+	(*CreateExtentResponse)(nil),  // 8: shingle.agent.v1.CreateExtentResponse
+	(*SealExtentRequest)(nil),     // 9: shingle.agent.v1.SealExtentRequest
+	(*SealExtentResponse)(nil),    // 10: shingle.agent.v1.SealExtentResponse
+	(*DeleteExtentRequest)(nil),   // 11: shingle.agent.v1.DeleteExtentRequest
+	(*DeleteExtentResponse)(nil),  // 12: shingle.agent.v1.DeleteExtentResponse
+	(*ListExtentsRequest)(nil),    // 13: shingle.agent.v1.ListExtentsRequest
+	(*ListExtentsResponse)(nil),   // 14: shingle.agent.v1.ListExtentsResponse
+	(*StatExtentRequest)(nil),     // 15: shingle.agent.v1.StatExtentRequest
+	(*StatExtentResponse)(nil),    // 16: shingle.agent.v1.StatExtentResponse
+	(*CompactExtentRequest)(nil),  // 17: shingle.agent.v1.CompactExtentRequest
+	(*CompactExtentResponse)(nil), // 18: shingle.agent.v1.CompactExtentResponse
+	(*StartScrubRequest)(nil),     // 19: shingle.agent.v1.StartScrubRequest
+	(*StartScrubResponse)(nil),    // 20: shingle.agent.v1.StartScrubResponse
+	(*GetScrubRequest)(nil),       // 21: shingle.agent.v1.GetScrubRequest
+	(*GetScrubResponse)(nil),      // 22: shingle.agent.v1.GetScrubResponse
+	(*Scrub)(nil),                 // 23: shingle.agent.v1.Scrub
+	(*ScrubFailure)(nil),          // 24: shingle.agent.v1.ScrubFailure
+	nil,                           // 25: shingle.agent.v1.DriveHealth.SmartRawEntry
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
 }
 var file_agent_v1_agent_proto_depIdxs = []int32{
-	1,  // 0: shingle.agent.v1.ListDrivesResponse.drives:type_name -> shingle.agent.v1.Drive
-	0,  // 1: shingle.agent.v1.Extent.state:type_name -> shingle.agent.v1.ExtentState
-	4,  // 2: shingle.agent.v1.CreateExtentResponse.extent:type_name -> shingle.agent.v1.Extent
-	4,  // 3: shingle.agent.v1.SealExtentResponse.extent:type_name -> shingle.agent.v1.Extent
-	4,  // 4: shingle.agent.v1.ListExtentsResponse.extents:type_name -> shingle.agent.v1.Extent
-	4,  // 5: shingle.agent.v1.StatExtentResponse.extent:type_name -> shingle.agent.v1.Extent
-	4,  // 6: shingle.agent.v1.CompactExtentResponse.extent:type_name -> shingle.agent.v1.Extent
-	2,  // 7: shingle.agent.v1.ExtentService.ListDrives:input_type -> shingle.agent.v1.ListDrivesRequest
-	5,  // 8: shingle.agent.v1.ExtentService.CreateExtent:input_type -> shingle.agent.v1.CreateExtentRequest
-	7,  // 9: shingle.agent.v1.ExtentService.SealExtent:input_type -> shingle.agent.v1.SealExtentRequest
-	9,  // 10: shingle.agent.v1.ExtentService.DeleteExtent:input_type -> shingle.agent.v1.DeleteExtentRequest
-	11, // 11: shingle.agent.v1.ExtentService.ListExtents:input_type -> shingle.agent.v1.ListExtentsRequest
-	13, // 12: shingle.agent.v1.ExtentService.StatExtent:input_type -> shingle.agent.v1.StatExtentRequest
-	15, // 13: shingle.agent.v1.ExtentService.CompactExtent:input_type -> shingle.agent.v1.CompactExtentRequest
-	3,  // 14: shingle.agent.v1.ExtentService.ListDrives:output_type -> shingle.agent.v1.ListDrivesResponse
-	6,  // 15: shingle.agent.v1.ExtentService.CreateExtent:output_type -> shingle.agent.v1.CreateExtentResponse
-	8,  // 16: shingle.agent.v1.ExtentService.SealExtent:output_type -> shingle.agent.v1.SealExtentResponse
-	10, // 17: shingle.agent.v1.ExtentService.DeleteExtent:output_type -> shingle.agent.v1.DeleteExtentResponse
-	12, // 18: shingle.agent.v1.ExtentService.ListExtents:output_type -> shingle.agent.v1.ListExtentsResponse
-	14, // 19: shingle.agent.v1.ExtentService.StatExtent:output_type -> shingle.agent.v1.StatExtentResponse
-	16, // 20: shingle.agent.v1.ExtentService.CompactExtent:output_type -> shingle.agent.v1.CompactExtentResponse
-	14, // [14:21] is the sub-list for method output_type
-	7,  // [7:14] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	3,  // 0: shingle.agent.v1.Drive.health_detail:type_name -> shingle.agent.v1.DriveHealth
+	25, // 1: shingle.agent.v1.DriveHealth.smart_raw:type_name -> shingle.agent.v1.DriveHealth.SmartRawEntry
+	2,  // 2: shingle.agent.v1.ListDrivesResponse.drives:type_name -> shingle.agent.v1.Drive
+	0,  // 3: shingle.agent.v1.Extent.state:type_name -> shingle.agent.v1.ExtentState
+	6,  // 4: shingle.agent.v1.CreateExtentResponse.extent:type_name -> shingle.agent.v1.Extent
+	6,  // 5: shingle.agent.v1.SealExtentResponse.extent:type_name -> shingle.agent.v1.Extent
+	6,  // 6: shingle.agent.v1.ListExtentsResponse.extents:type_name -> shingle.agent.v1.Extent
+	6,  // 7: shingle.agent.v1.StatExtentResponse.extent:type_name -> shingle.agent.v1.Extent
+	6,  // 8: shingle.agent.v1.CompactExtentResponse.extent:type_name -> shingle.agent.v1.Extent
+	23, // 9: shingle.agent.v1.StartScrubResponse.scrub:type_name -> shingle.agent.v1.Scrub
+	23, // 10: shingle.agent.v1.GetScrubResponse.scrub:type_name -> shingle.agent.v1.Scrub
+	1,  // 11: shingle.agent.v1.Scrub.state:type_name -> shingle.agent.v1.ScrubState
+	26, // 12: shingle.agent.v1.Scrub.started_at:type_name -> google.protobuf.Timestamp
+	26, // 13: shingle.agent.v1.Scrub.finished_at:type_name -> google.protobuf.Timestamp
+	24, // 14: shingle.agent.v1.Scrub.failures:type_name -> shingle.agent.v1.ScrubFailure
+	4,  // 15: shingle.agent.v1.ExtentService.ListDrives:input_type -> shingle.agent.v1.ListDrivesRequest
+	7,  // 16: shingle.agent.v1.ExtentService.CreateExtent:input_type -> shingle.agent.v1.CreateExtentRequest
+	9,  // 17: shingle.agent.v1.ExtentService.SealExtent:input_type -> shingle.agent.v1.SealExtentRequest
+	11, // 18: shingle.agent.v1.ExtentService.DeleteExtent:input_type -> shingle.agent.v1.DeleteExtentRequest
+	13, // 19: shingle.agent.v1.ExtentService.ListExtents:input_type -> shingle.agent.v1.ListExtentsRequest
+	15, // 20: shingle.agent.v1.ExtentService.StatExtent:input_type -> shingle.agent.v1.StatExtentRequest
+	17, // 21: shingle.agent.v1.ExtentService.CompactExtent:input_type -> shingle.agent.v1.CompactExtentRequest
+	19, // 22: shingle.agent.v1.ExtentService.StartScrub:input_type -> shingle.agent.v1.StartScrubRequest
+	21, // 23: shingle.agent.v1.ExtentService.GetScrub:input_type -> shingle.agent.v1.GetScrubRequest
+	5,  // 24: shingle.agent.v1.ExtentService.ListDrives:output_type -> shingle.agent.v1.ListDrivesResponse
+	8,  // 25: shingle.agent.v1.ExtentService.CreateExtent:output_type -> shingle.agent.v1.CreateExtentResponse
+	10, // 26: shingle.agent.v1.ExtentService.SealExtent:output_type -> shingle.agent.v1.SealExtentResponse
+	12, // 27: shingle.agent.v1.ExtentService.DeleteExtent:output_type -> shingle.agent.v1.DeleteExtentResponse
+	14, // 28: shingle.agent.v1.ExtentService.ListExtents:output_type -> shingle.agent.v1.ListExtentsResponse
+	16, // 29: shingle.agent.v1.ExtentService.StatExtent:output_type -> shingle.agent.v1.StatExtentResponse
+	18, // 30: shingle.agent.v1.ExtentService.CompactExtent:output_type -> shingle.agent.v1.CompactExtentResponse
+	20, // 31: shingle.agent.v1.ExtentService.StartScrub:output_type -> shingle.agent.v1.StartScrubResponse
+	22, // 32: shingle.agent.v1.ExtentService.GetScrub:output_type -> shingle.agent.v1.GetScrubResponse
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_agent_v1_agent_proto_init() }
@@ -1160,13 +1913,14 @@ func file_agent_v1_agent_proto_init() {
 	if File_agent_v1_agent_proto != nil {
 		return
 	}
+	file_agent_v1_agent_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_v1_agent_proto_rawDesc), len(file_agent_v1_agent_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   16,
+			NumEnums:      2,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,6 +54,11 @@ const (
 	// ExtentServiceCompactExtentProcedure is the fully-qualified name of the ExtentService's
 	// CompactExtent RPC.
 	ExtentServiceCompactExtentProcedure = "/shingle.agent.v1.ExtentService/CompactExtent"
+	// ExtentServiceStartScrubProcedure is the fully-qualified name of the ExtentService's StartScrub
+	// RPC.
+	ExtentServiceStartScrubProcedure = "/shingle.agent.v1.ExtentService/StartScrub"
+	// ExtentServiceGetScrubProcedure is the fully-qualified name of the ExtentService's GetScrub RPC.
+	ExtentServiceGetScrubProcedure = "/shingle.agent.v1.ExtentService/GetScrub"
 )
 
 // ExtentServiceClient is a client for the shingle.agent.v1.ExtentService service.
@@ -76,6 +81,15 @@ type ExtentServiceClient interface {
 	// extent and deletes the old one, reclaiming the space of deleted blobs.
 	// Calling it again after it was interrupted finishes the work.
 	CompactExtent(context.Context, *connect.Request[v1.CompactExtentRequest]) (*connect.Response[v1.CompactExtentResponse], error)
+	// StartScrub starts reading a drive's sealed extents back in the
+	// background and checking each against its seal, and returns at once.
+	// One scrub runs per drive at a time: starting another while one runs is
+	// AlreadyExists. Naming an extent that does not exist is NotFound, one
+	// that is not sealed FailedPrecondition.
+	StartScrub(context.Context, *connect.Request[v1.StartScrubRequest]) (*connect.Response[v1.StartScrubResponse], error)
+	// GetScrub returns a drive's running scrub, or the last one since the
+	// agent started, with the extents that failed.
+	GetScrub(context.Context, *connect.Request[v1.GetScrubRequest]) (*connect.Response[v1.GetScrubResponse], error)
 }
 
 // NewExtentServiceClient constructs a client for the shingle.agent.v1.ExtentService service. By
@@ -134,6 +148,19 @@ func NewExtentServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(extentServiceMethods.ByName("CompactExtent")),
 			connect.WithClientOptions(opts...),
 		),
+		startScrub: connect.NewClient[v1.StartScrubRequest, v1.StartScrubResponse](
+			httpClient,
+			baseURL+ExtentServiceStartScrubProcedure,
+			connect.WithSchema(extentServiceMethods.ByName("StartScrub")),
+			connect.WithClientOptions(opts...),
+		),
+		getScrub: connect.NewClient[v1.GetScrubRequest, v1.GetScrubResponse](
+			httpClient,
+			baseURL+ExtentServiceGetScrubProcedure,
+			connect.WithSchema(extentServiceMethods.ByName("GetScrub")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -146,6 +173,8 @@ type extentServiceClient struct {
 	listExtents   *connect.Client[v1.ListExtentsRequest, v1.ListExtentsResponse]
 	statExtent    *connect.Client[v1.StatExtentRequest, v1.StatExtentResponse]
 	compactExtent *connect.Client[v1.CompactExtentRequest, v1.CompactExtentResponse]
+	startScrub    *connect.Client[v1.StartScrubRequest, v1.StartScrubResponse]
+	getScrub      *connect.Client[v1.GetScrubRequest, v1.GetScrubResponse]
 }
 
 // ListDrives calls shingle.agent.v1.ExtentService.ListDrives.
@@ -183,6 +212,16 @@ func (c *extentServiceClient) CompactExtent(ctx context.Context, req *connect.Re
 	return c.compactExtent.CallUnary(ctx, req)
 }
 
+// StartScrub calls shingle.agent.v1.ExtentService.StartScrub.
+func (c *extentServiceClient) StartScrub(ctx context.Context, req *connect.Request[v1.StartScrubRequest]) (*connect.Response[v1.StartScrubResponse], error) {
+	return c.startScrub.CallUnary(ctx, req)
+}
+
+// GetScrub calls shingle.agent.v1.ExtentService.GetScrub.
+func (c *extentServiceClient) GetScrub(ctx context.Context, req *connect.Request[v1.GetScrubRequest]) (*connect.Response[v1.GetScrubResponse], error) {
+	return c.getScrub.CallUnary(ctx, req)
+}
+
 // ExtentServiceHandler is an implementation of the shingle.agent.v1.ExtentService service.
 type ExtentServiceHandler interface {
 	// ListDrives returns every drive the agent owns, with its use and health.
@@ -203,6 +242,15 @@ type ExtentServiceHandler interface {
 	// extent and deletes the old one, reclaiming the space of deleted blobs.
 	// Calling it again after it was interrupted finishes the work.
 	CompactExtent(context.Context, *connect.Request[v1.CompactExtentRequest]) (*connect.Response[v1.CompactExtentResponse], error)
+	// StartScrub starts reading a drive's sealed extents back in the
+	// background and checking each against its seal, and returns at once.
+	// One scrub runs per drive at a time: starting another while one runs is
+	// AlreadyExists. Naming an extent that does not exist is NotFound, one
+	// that is not sealed FailedPrecondition.
+	StartScrub(context.Context, *connect.Request[v1.StartScrubRequest]) (*connect.Response[v1.StartScrubResponse], error)
+	// GetScrub returns a drive's running scrub, or the last one since the
+	// agent started, with the extents that failed.
+	GetScrub(context.Context, *connect.Request[v1.GetScrubRequest]) (*connect.Response[v1.GetScrubResponse], error)
 }
 
 // NewExtentServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -257,6 +305,19 @@ func NewExtentServiceHandler(svc ExtentServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(extentServiceMethods.ByName("CompactExtent")),
 		connect.WithHandlerOptions(opts...),
 	)
+	extentServiceStartScrubHandler := connect.NewUnaryHandler(
+		ExtentServiceStartScrubProcedure,
+		svc.StartScrub,
+		connect.WithSchema(extentServiceMethods.ByName("StartScrub")),
+		connect.WithHandlerOptions(opts...),
+	)
+	extentServiceGetScrubHandler := connect.NewUnaryHandler(
+		ExtentServiceGetScrubProcedure,
+		svc.GetScrub,
+		connect.WithSchema(extentServiceMethods.ByName("GetScrub")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/shingle.agent.v1.ExtentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ExtentServiceListDrivesProcedure:
@@ -273,6 +334,10 @@ func NewExtentServiceHandler(svc ExtentServiceHandler, opts ...connect.HandlerOp
 			extentServiceStatExtentHandler.ServeHTTP(w, r)
 		case ExtentServiceCompactExtentProcedure:
 			extentServiceCompactExtentHandler.ServeHTTP(w, r)
+		case ExtentServiceStartScrubProcedure:
+			extentServiceStartScrubHandler.ServeHTTP(w, r)
+		case ExtentServiceGetScrubProcedure:
+			extentServiceGetScrubHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -308,4 +373,12 @@ func (UnimplementedExtentServiceHandler) StatExtent(context.Context, *connect.Re
 
 func (UnimplementedExtentServiceHandler) CompactExtent(context.Context, *connect.Request[v1.CompactExtentRequest]) (*connect.Response[v1.CompactExtentResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.agent.v1.ExtentService.CompactExtent is not implemented"))
+}
+
+func (UnimplementedExtentServiceHandler) StartScrub(context.Context, *connect.Request[v1.StartScrubRequest]) (*connect.Response[v1.StartScrubResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.agent.v1.ExtentService.StartScrub is not implemented"))
+}
+
+func (UnimplementedExtentServiceHandler) GetScrub(context.Context, *connect.Request[v1.GetScrubRequest]) (*connect.Response[v1.GetScrubResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.agent.v1.ExtentService.GetScrub is not implemented"))
 }
