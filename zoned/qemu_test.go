@@ -6,10 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,18 +45,7 @@ const (
 func TestKernelZonedDevices(t *testing.T) {
 	tmp := t.TempDir()
 
-	goBin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
-	if err != nil {
-		t.Fatalf("the go command is needed to build the guest test binary: %v", err)
-	}
-	testBin := filepath.Join(tmp, "zoned.test")
-	build := exec.Command(goBin, "test", "-c", "-tags", "zonedguest", "-o", testBin,
-		"github.com/shingle-storage/shingle/zoned")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the guest test binary: %v\n%s", err, out)
-	}
-	trackGuestSources(t, goBin)
+	testBin := qemu.BuildGuestTest(t, "github.com/shingle-storage/shingle/zoned", "zonedguest", tmp)
 	if _, err := os.Stat(guestBlkzone); err != nil {
 		t.Fatalf("blkzone: %v; install it: apt-get install -y util-linux", err)
 	}
@@ -110,49 +96,7 @@ func TestKernelZonedDevices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("guest finished in %v with exit code %d", res.Elapsed.Round(time.Second), res.ExitCode)
-
-	var problems []string
-	if res.ExitCode != 0 {
-		problems = append(problems, fmt.Sprintf("the guest exited with status %d", res.ExitCode))
-	}
-	if strings.Contains(res.Console, "--- FAIL") {
-		problems = append(problems, "a guest test failed (--- FAIL)")
-	}
-	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(res.Console) {
-		problems = append(problems, "the guest test binary did not print PASS")
-	}
-	if strings.Contains(res.Console, "testing: warning: no tests to run") {
-		problems = append(problems, "no TestKernel* tests ran in the guest (are they in a file with the zonedguest build tag?)")
-	}
-	if len(problems) > 0 {
-		if !testing.Verbose() {
-			t.Logf("guest console:\n%s", res.Console)
-		}
-		t.Fatal(strings.Join(problems, "; "))
-	}
-}
-
-// trackGuestSources lets go test's result cache see the guest binary's
-// sources. The cache keys a test's result on its own binary and on the files
-// and directories the test itself opens; the guest binary is built by a
-// child process from files (those tagged zonedguest, and packages only they
-// import) that are not part of this test's binary, so without this a
-// change to a guest test would replay a stale cached result. Reading a
-// directory records the size and modification time of every file in it.
-func trackGuestSources(t *testing.T, goBin string) {
-	t.Helper()
-	list := exec.Command(goBin, "list", "-deps", "-test", "-tags", "zonedguest",
-		"-f", "{{if not .Standard}}{{.Dir}}{{end}}", "github.com/shingle-storage/shingle/zoned")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list of the guest test's packages: %v", err)
-	}
-	for _, dir := range strings.Fields(string(out)) {
-		if _, err := os.ReadDir(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
+	qemu.CheckGuestTest(t, res, "zonedguest")
 }
 
 // guestScript returns the script the guest runs: it waits for both

@@ -6,10 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,18 +26,7 @@ import (
 // host and fails if any is missing.
 func TestKernelDiscover(t *testing.T) {
 	tmp := t.TempDir()
-	goBin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
-	if err != nil {
-		t.Fatalf("the go command is needed to build the guest test binary: %v", err)
-	}
-	testBin := filepath.Join(tmp, "discover.test")
-	build := exec.Command(goBin, "test", "-c", "-tags", "discoverguest", "-o", testBin,
-		"github.com/shingle-storage/shingle/agent/discover")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the guest test binary: %v\n%s", err, out)
-	}
-	trackGuestSources(t, goBin)
+	testBin := qemu.BuildGuestTest(t, "github.com/shingle-storage/shingle/agent/discover", "discoverguest", tmp)
 
 	backing := func(name string, size int64, head []byte) string {
 		p := filepath.Join(tmp, name)
@@ -112,44 +98,5 @@ export SHINGLE_DISCOVER_GUEST=1
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("guest finished in %v with exit code %d", res.Elapsed.Round(time.Second), res.ExitCode)
-
-	var problems []string
-	if res.ExitCode != 0 {
-		problems = append(problems, fmt.Sprintf("the guest exited with status %d", res.ExitCode))
-	}
-	if strings.Contains(res.Console, "--- FAIL") {
-		problems = append(problems, "a guest test failed (--- FAIL)")
-	}
-	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(res.Console) {
-		problems = append(problems, "the guest test binary did not print PASS")
-	}
-	if strings.Contains(res.Console, "testing: warning: no tests to run") {
-		problems = append(problems, "no TestKernel* tests ran in the guest (are they in a file with the discoverguest build tag?)")
-	}
-	if len(problems) > 0 {
-		if !testing.Verbose() {
-			t.Logf("guest console:\n%s", res.Console)
-		}
-		t.Fatal(strings.Join(problems, "; "))
-	}
-}
-
-// trackGuestSources lets go test's result cache see the guest binary's
-// sources, which a child process compiles (see the same function in
-// zoned/qemu_test.go): reading a directory records the size and
-// modification time of every file in it.
-func trackGuestSources(t *testing.T, goBin string) {
-	t.Helper()
-	list := exec.Command(goBin, "list", "-deps", "-test", "-tags", "discoverguest",
-		"-f", "{{if not .Standard}}{{.Dir}}{{end}}", "github.com/shingle-storage/shingle/agent/discover")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list of the guest test's packages: %v", err)
-	}
-	for _, dir := range strings.Fields(string(out)) {
-		if _, err := os.ReadDir(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
+	qemu.CheckGuestTest(t, res, "discoverguest")
 }

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -44,18 +43,7 @@ const (
 func TestKernelSMART(t *testing.T) {
 	tmp := t.TempDir()
 
-	goBin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first in PATH
-	if err != nil {
-		t.Fatalf("the go command is needed to build the guest test binary: %v", err)
-	}
-	testBin := filepath.Join(tmp, "smart.test")
-	build := exec.Command(goBin, "test", "-c", "-tags", "smartguest", "-o", testBin,
-		"github.com/shingle-storage/shingle/agent/health/smart")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the guest test binary: %v\n%s", err, out)
-	}
-	trackGuestSources(t, goBin)
+	testBin := qemu.BuildGuestTest(t, "github.com/shingle-storage/shingle/agent/health/smart", "smartguest", tmp)
 
 	smartctl, err := exec.LookPath("smartctl")
 	if err != nil {
@@ -118,37 +106,17 @@ export SHINGLE_SMARTCTL=%s
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("guest finished in %v with exit code %d", res.Elapsed.Round(time.Second), res.ExitCode)
-
-	var problems []string
-	if res.ExitCode != 0 {
-		problems = append(problems, fmt.Sprintf("the guest exited with status %d", res.ExitCode))
-	}
-	if strings.Contains(res.Console, "--- FAIL") {
-		problems = append(problems, "a guest test failed (--- FAIL)")
-	}
-	if !regexp.MustCompile(`(?m)^PASS$`).MatchString(res.Console) {
-		problems = append(problems, "the guest test binary did not print PASS")
-	}
-	if strings.Contains(res.Console, "testing: warning: no tests to run") {
-		problems = append(problems, "no TestKernel* tests ran in the guest (are they in a file with the smartguest build tag?)")
-	}
+	qemu.CheckGuestTest(t, res, "smartguest")
 	records, err := guestRecords(res.Console)
 	if err != nil {
-		problems = append(problems, err.Error())
+		t.Fatal(err)
 	}
 	for _, name := range []string{"qemu-sata", "qemu-nvme", "qemu-nvme-warning"} {
 		for _, suffix := range []string{".sample.json", ".smartctl.json"} {
 			if _, ok := records[name+suffix]; !ok {
-				problems = append(problems, "the guest did not record "+name+suffix)
+				t.Errorf("the guest did not record %s%s", name, suffix)
 			}
 		}
-	}
-	if len(problems) > 0 {
-		if !testing.Verbose() {
-			t.Logf("guest console:\n%s", res.Console)
-		}
-		t.Fatal(strings.Join(problems, "; "))
 	}
 
 	if dir := os.Getenv("SHINGLE_SMART_RECORD"); dir != "" {
@@ -183,23 +151,4 @@ func guestRecords(console string) (map[string][]byte, error) {
 		out[m[1]] = []byte(m[2])
 	}
 	return out, nil
-}
-
-// trackGuestSources lets go test's result cache see the guest binary's
-// sources, which a child process compiles (see the same function in
-// zoned/qemu_test.go): reading a directory records the size and
-// modification time of every file in it.
-func trackGuestSources(t *testing.T, goBin string) {
-	t.Helper()
-	list := exec.Command(goBin, "list", "-deps", "-test", "-tags", "smartguest",
-		"-f", "{{if not .Standard}}{{.Dir}}{{end}}", "github.com/shingle-storage/shingle/agent/health/smart")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatalf("go list of the guest test's packages: %v", err)
-	}
-	for _, dir := range strings.Fields(string(out)) {
-		if _, err := os.ReadDir(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
