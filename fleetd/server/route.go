@@ -94,7 +94,10 @@ func relay[Req, Res any](ctx context.Context, s *Server, p *peer, req *connect.R
 			clean.Meta().Set(k, v)
 		}
 	}
-	if ce.Code() == connect.CodeUnavailable && clean.Meta().Get(fleetv1.MetaNoLeader) == "" {
+	// A connection reset mid-call comes back as canceled, although this
+	// caller cancelled nothing: it too means the leader did not answer.
+	unanswered := ce.Code() == connect.CodeUnavailable || ce.Code() == connect.CodeCanceled && ctx.Err() == nil
+	if unanswered && clean.Meta().Get(fleetv1.MetaNoLeader) == "" {
 		// The leader did not answer at all. If the connection could not
 		// be made, or the call only reads, that is all there is to say.
 		// Otherwise the call reached the leader, which may have acted on
