@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
+	"github.com/shingle-storage/shingle/internal/tracing"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -111,6 +112,10 @@ close.`,
 				Usage: "how often each drive's health is checked: SMART, the failure predictor, zone conditions, I/O errors, fail-slow"},
 			&cli.StringFlag{Name: "health-dir", EnvVars: env("HEALTH_DIR"),
 				Usage: "directory keeping each drive's daily SMART history for the failure predictor across restarts (default: DIR/health with --dev-drives, none otherwise)"},
+			&cli.StringFlag{Name: "otlp-endpoint", EnvVars: append(env("OTLP_ENDPOINT"), "OTEL_EXPORTER_OTLP_ENDPOINT"),
+				Usage: "OpenTelemetry collector to send traces to over OTLP/HTTP, like http://127.0.0.1:4318 (spans for control calls and data-path requests, with the store's work and device writes under them); empty sends none"},
+			&cli.Float64Flag{Name: "trace-sample-ratio", EnvVars: env("TRACE_SAMPLE_RATIO"), Value: 1,
+				Usage: "share of new traces recorded, 0 to 1 (requests that arrive already traced follow their caller's decision)"},
 			&cli.StringSliceFlag{Name: "dev-smart", EnvVars: env("DEV_SMART"),
 				Usage: "recorded SMART samples (JSON, see agent/health/smart/testdata) to replay for the emulated drives, one file per drive in order"},
 		},
@@ -199,6 +204,18 @@ func run(c *cli.Context) error {
 			return cli.Exit("agent: --dev-smart: "+err.Error(), 2)
 		}
 	}
+	tracer, err := tracing.New(tracing.Config{Service: "agent", Instance: c.String("host-id"),
+		Endpoint: c.String("otlp-endpoint"), SampleRatio: c.Float64("trace-sample-ratio")})
+	if err != nil {
+		return cli.Exit("agent: --otlp-endpoint: "+err.Error(), 2)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(ctx); err != nil {
+			log.Warn("flushing traces failed", "err", err)
+		}
+	}()
 	srv, err := server.New(server.Config{
 		Addr:            c.String("addr"),
 		TLS:             pki.Files{CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key")},
@@ -207,6 +224,7 @@ func run(c *cli.Context) error {
 		ShutdownTimeout: c.Duration("shutdown-timeout"),
 		Logger:          log,
 		Health:          monitor.Config{Interval: c.Duration("health-interval"), HistoryDir: healthDir},
+		Tracer:          tracer,
 	})
 	if err != nil {
 		return err

@@ -188,7 +188,7 @@ func (s *Store) startCompaction(id uint64) (src, dst *extent, err error) {
 	src.closing = true
 	s.mu.Unlock()
 	if fresh {
-		_, _, err = s.appendRecord(dst, record.Header{Type: record.TypeOrigin}, record.Origin{Source: id}.Marshal(), appendCompact)
+		_, _, err = s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeOrigin}, record.Origin{Source: id}.Marshal(), appendCompact)
 		if err != nil {
 			s.mu.Lock()
 			src.closing = false
@@ -221,7 +221,7 @@ func (s *Store) moveBlob(ctx context.Context, src, dst *extent, off int64, h rec
 		return nil // deleted while we waited
 	}
 	payload := raw[record.HeaderSize : record.HeaderSize+int(h.Length)]
-	_, devOff, err := s.appendRecord(dst, record.Header{Type: record.TypeBlob, Key: h.Key}, payload, appendCompact)
+	_, devOff, err := s.appendRecord(ctx, dst, record.Header{Type: record.TypeBlob, Key: h.Key}, payload, appendCompact)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *Store) copyTombstone(src, dst *extent, h record.Header, raw []byte) err
 	if !needed {
 		return nil
 	}
-	if _, _, err := s.appendRecord(dst, record.Header{Type: record.TypeTombstone, Key: h.Key}, t.marshal(), appendCompact); err != nil {
+	if _, _, err := s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeTombstone, Key: h.Key}, t.marshal(), appendCompact); err != nil {
 		return err
 	}
 	s.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
 	"time"
 
 	"github.com/shingle-storage/shingle/agent/index"
@@ -20,7 +21,10 @@ func (s *Store) Get(ctx context.Context, key record.Key) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	_, span := startSpan(ctx, "extent.Get")
 	_, payload, err := s.lookup(key, true)
+	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
+	endSpan(span, err)
 	return payload, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
 	"slices"
 
 	"github.com/shingle-storage/shingle/agent/index"
@@ -119,7 +120,7 @@ const (
 // appendRecord encodes and appends one record to extent e and returns its
 // zone (in the extent) and device offset. On a device error the extent
 // goes read-only. It takes and releases s.mu.
-func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind appendKind) (int, int64, error) {
+func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, payload []byte, kind appendKind) (int, int64, error) {
 	bs := s.lay.info.LogicalBlockSize
 	size := record.Size(len(payload), bs)
 	s.mu.Lock()
@@ -163,7 +164,9 @@ func (s *Store) appendRecord(e *extent, h record.Header, payload []byte, kind ap
 	}
 	// The append is not cancelled with the caller's context: once queued it
 	// lands, and an unindexed record would reappear after a restart.
+	_, span := startSpan(ctx, "zoned.Append", attribute.Int("shingle.zone", s.lay.zone(e.slot, k)), attribute.Int("shingle.bytes", size))
 	off, err := s.app.Append(context.Background(), s.lay.zone(e.slot, k), buf)
+	endSpan(span, err)
 
 	s.mu.Lock()
 	e.inflight[k]--
@@ -203,7 +206,9 @@ func (s *Store) finishDrained(e *extent, zones []int) {
 // Put appends blob data under key to open extent id and returns where it
 // went, once it is durable. A key that already has a live blob is refused
 // with ErrExists; delete it first.
-func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte) (index.Location, error) {
+func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte) (loc index.Location, err error) {
+	ctx, span := startSpan(ctx, "extent.Put", attribute.Int64("shingle.extent", int64(id)), attribute.Int("shingle.bytes", len(data)))
+	defer func() { endSpan(span, err) }()
 	if len(data) > record.MaxPayload {
 		return index.Location{}, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), record.MaxPayload)
 	}
@@ -228,11 +233,11 @@ func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte)
 	s.mu.Unlock()
 	defer s.releaseKey(key)
 
-	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeBlob, Key: key}, data, appendUser)
+	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeBlob, Key: key}, data, appendUser)
 	if err != nil {
 		return index.Location{}, err
 	}
-	loc := e.location(s.lay, off, len(data))
+	loc = e.location(s.lay, off, len(data))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.idx.Insert(key[:], loc); err != nil {
@@ -245,7 +250,9 @@ func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte)
 // Delete deletes the blob with key by appending a tombstone to open extent
 // holder (any open extent; usually the one being written) and returns once
 // the tombstone is durable.
-func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error {
+func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) (err error) {
+	ctx, span := startSpan(ctx, "extent.Delete", attribute.Int64("shingle.extent", int64(holder)))
+	defer func() { endSpan(span, err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -267,7 +274,7 @@ func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) error
 		return err
 	}
 	t := tombstoneTarget{extent: target.id, offset: loc.Offset, length: loc.Length}
-	if _, _, err := s.appendRecord(h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), appendUser); err != nil {
+	if _, _, err := s.appendRecord(ctx, h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), appendUser); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -366,7 +373,7 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 	if fits {
 		base := s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
 		for i, p := range payloads {
-			_, off, err := s.appendRecord(e, record.Header{Type: record.TypeSummary}, p, appendSeal)
+			_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSummary}, p, appendSeal)
 			if err != nil {
 				return err
 			}
@@ -385,7 +392,7 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 		seal.Bytes += uint64(w.size)
 		seal.Checksum = record.ChainSums(seal.Checksum, w.off, w.headerCRC, w.payloadCRC)
 	}
-	_, off, err := s.appendRecord(e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal)
+	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal)
 	if err != nil {
 		return err
 	}

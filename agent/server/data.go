@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"hash/crc32"
 	"io"
 	"log/slog"
@@ -75,15 +78,30 @@ type dataPath struct {
 	drives  *drives
 	metrics *metrics
 	log     *slog.Logger
+	tracer  trace.TracerProvider
 }
 
 // mount registers the data path's routes on mux.
 func (p *dataPath) mount(mux *http.ServeMux) {
 	const blob = "/v1/drives/{drive}/extents/{extent}/blobs/{key}"
-	mux.HandleFunc("PUT "+blob, p.put)
-	mux.HandleFunc("GET "+blob, p.get)
-	mux.HandleFunc("DELETE "+blob, p.delete)
-	mux.HandleFunc("GET /v1/drives/{drive}/extents/{extent}/range", p.readRange)
+	mux.HandleFunc("PUT "+blob, p.traced("PUT blob", p.put))
+	mux.HandleFunc("GET "+blob, p.traced("GET blob", p.get))
+	mux.HandleFunc("DELETE "+blob, p.traced("DELETE blob", p.delete))
+	mux.HandleFunc("GET /v1/drives/{drive}/extents/{extent}/range", p.traced("GET range", p.readRange))
+}
+
+// traced wraps a data-path handler in a server span named name, continuing
+// the caller's trace (W3C traceparent); the store's spans hang under it.
+func (p *dataPath) traced(name string, h http.HandlerFunc) http.HandlerFunc {
+	tracer := p.tracer.Tracer("github.com/shingle-storage/shingle/agent/server")
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx := tracing.Extract(r.Context(), r.Header)
+		ctx, span := tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+				attribute.String("shingle.drive", r.PathValue("drive"))))
+		defer span.End()
+		h(w, r.WithContext(ctx))
+	}
 }
 
 // blobRequest is a parsed data-path URL.

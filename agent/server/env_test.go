@@ -37,6 +37,13 @@ type testEnv struct {
 // directory if dd.Dir is empty).
 func newTestEnv(tb testing.TB, dd DevDrives) *testEnv {
 	tb.Helper()
+	return newTestEnvWith(tb, dd, nil)
+}
+
+// newTestEnvWith is newTestEnv with the server's Config adjusted by
+// adjust, if not nil.
+func newTestEnvWith(tb testing.TB, dd DevDrives, adjust func(*Config)) *testEnv {
+	tb.Helper()
 	certs := pki.Dir(tb.TempDir())
 	ca, err := certs.EnsureCA()
 	if err != nil {
@@ -61,7 +68,11 @@ func newTestEnv(tb testing.TB, dd DevDrives) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := New(Config{Addr: "127.0.0.1:0", TLS: agent, Drives: drives, Logger: discard})
+	cfg := Config{Addr: "127.0.0.1:0", TLS: agent, Drives: drives, Logger: discard}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

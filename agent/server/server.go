@@ -1,11 +1,15 @@
 package server
 
 import (
+	"connectrpc.com/connect"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
+	"github.com/shingle-storage/shingle/internal/tracing"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"log/slog"
 	"net"
 	"net/http"
@@ -38,6 +42,9 @@ type Config struct {
 	// Health configures the drive health monitor (SMART, the failure
 	// predictor, fail-slow); zero values take its defaults.
 	Health monitor.Config
+	// Tracer traces control calls and data-path requests, with the
+	// store's work and device writes as child spans. Nil records nothing.
+	Tracer trace.TracerProvider
 }
 
 // Server is a running agent API.
@@ -66,6 +73,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 30 * time.Second
 	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider()
+	}
 	ds, err := newDrives(cfg.Drives)
 	if err != nil {
 		return nil, err
@@ -80,8 +90,9 @@ func New(cfg Config) (_ *Server, err error) {
 	s := &Server{cfg: cfg, drives: ds, metrics: newMetrics(ds), log: cfg.Logger}
 	mux := http.NewServeMux()
 	s.scrubs = newScrubber(ds, s.metrics.reg, cfg.Logger)
-	mux.Handle(agentv1connect.NewExtentServiceHandler(&control{drives: ds, scrubs: s.scrubs}))
-	(&dataPath{drives: ds, metrics: s.metrics, log: cfg.Logger}).mount(mux)
+	mux.Handle(agentv1connect.NewExtentServiceHandler(&control{drives: ds, scrubs: s.scrubs},
+		connect.WithInterceptors(tracing.Interceptor(cfg.Tracer))))
+	(&dataPath{drives: ds, metrics: s.metrics, log: cfg.Logger, tracer: cfg.Tracer}).mount(mux)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	s.http = &http.Server{
 		Handler:           requireClientCert(mux),
