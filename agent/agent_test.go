@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"net/http"
 	"os/exec"
@@ -16,7 +17,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/record"
-	"github.com/shingle-storage/shingle/agent/server"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 	"github.com/shingle-storage/shingle/fleetd/pki"
 )
@@ -37,7 +37,7 @@ func randomKey() record.Key {
 
 // crcHeader is the header carrying crc.
 func crcHeader(crc string) http.Header {
-	return http.Header{server.HeaderCRC32C: {crc}}
+	return http.Header{datapath.HeaderCRC32C: {crc}}
 }
 
 // errorCode reads the code of a data-path error body.
@@ -83,8 +83,8 @@ func TestPutGetRestart(t *testing.T) {
 	blob := make([]byte, 1<<20+123)
 	_, _ = rand.Read(blob)
 	key := randomKey()
-	path := server.BlobPath(drive.GetId(), ext, key)
-	if code, body, _, err := a.do(hc, "PUT", path, blob, crcHeader(server.FormatCRC32C(blob))); err != nil || code != http.StatusCreated {
+	path := datapath.BlobPath(drive.GetId(), ext, key)
+	if code, body, _, err := a.do(hc, "PUT", path, blob, crcHeader(datapath.FormatCRC32C(blob))); err != nil || code != http.StatusCreated {
 		t.Fatalf("PUT: %d %s %v", code, body, err)
 	}
 	get := func(a *agentProc) {
@@ -96,18 +96,18 @@ func TestPutGetRestart(t *testing.T) {
 		if !bytes.Equal(body, blob) {
 			t.Fatalf("GET returned %d bytes that differ from the %d put", len(body), len(blob))
 		}
-		if h.Get(server.HeaderCRC32C) != server.FormatCRC32C(blob) {
-			t.Fatalf("GET's %s is %q, want %q", server.HeaderCRC32C, h.Get(server.HeaderCRC32C), server.FormatCRC32C(blob))
+		if h.Get(datapath.HeaderCRC32C) != datapath.FormatCRC32C(blob) {
+			t.Fatalf("GET's %s is %q, want %q", datapath.HeaderCRC32C, h.Get(datapath.HeaderCRC32C), datapath.FormatCRC32C(blob))
 		}
 	}
 	get(a)
 
 	// A damaged body is refused and leaves nothing behind.
 	bad := randomKey()
-	badPath := server.BlobPath(drive.GetId(), ext, bad)
+	badPath := datapath.BlobPath(drive.GetId(), ext, bad)
 	damaged := bytes.Clone(blob)
 	damaged[len(damaged)/2] ^= 1
-	code, body, _, err := a.do(hc, "PUT", badPath, damaged, crcHeader(server.FormatCRC32C(blob)))
+	code, body, _, err := a.do(hc, "PUT", badPath, damaged, crcHeader(datapath.FormatCRC32C(blob)))
 	if err != nil || code != http.StatusBadRequest || errorCode(t, body) != "data_loss" {
 		t.Fatalf("PUT with a wrong CRC32C: %d %s %v, want 400 data_loss", code, body, err)
 	}
@@ -119,19 +119,19 @@ func TestPutGetRestart(t *testing.T) {
 		t.Fatalf("PUT without a CRC32C: %d %s, want 400 invalid_argument", code, body)
 	}
 	// Unknown extent, unknown drive.
-	if code, body, _, _ := a.do(hc, "PUT", server.BlobPath(drive.GetId(), ext+1000, bad), blob, crcHeader(server.FormatCRC32C(blob))); code != http.StatusNotFound || errorCode(t, body) != "not_found" {
+	if code, body, _, _ := a.do(hc, "PUT", datapath.BlobPath(drive.GetId(), ext+1000, bad), blob, crcHeader(datapath.FormatCRC32C(blob))); code != http.StatusNotFound || errorCode(t, body) != "not_found" {
 		t.Fatalf("PUT to an unknown extent: %d %s, want 404 not_found", code, body)
 	}
-	if code, body, _, _ := a.do(hc, "GET", server.BlobPath("no-such-drive", ext, key), nil, nil); code != http.StatusNotFound {
+	if code, body, _, _ := a.do(hc, "GET", datapath.BlobPath("no-such-drive", ext, key), nil, nil); code != http.StatusNotFound {
 		t.Fatalf("GET from an unknown drive: %d %s, want 404", code, body)
 	}
 	// Over 4 MiB.
 	huge := make([]byte, record.MaxPayload+1)
-	if code, body, _, _ := a.do(hc, "PUT", badPath, huge, crcHeader(server.FormatCRC32C(huge))); code != http.StatusRequestEntityTooLarge {
+	if code, body, _, _ := a.do(hc, "PUT", badPath, huge, crcHeader(datapath.FormatCRC32C(huge))); code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("PUT of %d bytes: %d %s, want 413", len(huge), code, body)
 	}
 	// The same key twice.
-	if code, body, _, _ := a.do(hc, "PUT", path, blob, crcHeader(server.FormatCRC32C(blob))); code != http.StatusConflict || errorCode(t, body) != "already_exists" {
+	if code, body, _, _ := a.do(hc, "PUT", path, blob, crcHeader(datapath.FormatCRC32C(blob))); code != http.StatusConflict || errorCode(t, body) != "already_exists" {
 		t.Fatalf("second PUT of one key: %d %s, want 409 already_exists", code, body)
 	}
 
@@ -226,15 +226,15 @@ func TestControlErrors(t *testing.T) {
 	ext := created.Msg.GetExtent().GetId()
 	blob := []byte("a small blob")
 	for range 3 {
-		if code, body, _, err := a.do(hc, "PUT", server.BlobPath(drive, ext, randomKey()), blob, crcHeader(server.FormatCRC32C(blob))); code != http.StatusCreated {
+		if code, body, _, err := a.do(hc, "PUT", datapath.BlobPath(drive, ext, randomKey()), blob, crcHeader(datapath.FormatCRC32C(blob))); code != http.StatusCreated {
 			t.Fatalf("PUT: %d %s %v", code, body, err)
 		}
 	}
 	deleted := randomKey()
-	if code, body, _, err := a.do(hc, "PUT", server.BlobPath(drive, ext, deleted), blob, crcHeader(server.FormatCRC32C(blob))); code != http.StatusCreated {
+	if code, body, _, err := a.do(hc, "PUT", datapath.BlobPath(drive, ext, deleted), blob, crcHeader(datapath.FormatCRC32C(blob))); code != http.StatusCreated {
 		t.Fatalf("PUT: %d %s %v", code, body, err)
 	}
-	if code, body, _, err := a.do(hc, "DELETE", server.BlobPath(drive, ext, deleted), nil, nil); code != http.StatusNoContent {
+	if code, body, _, err := a.do(hc, "DELETE", datapath.BlobPath(drive, ext, deleted), nil, nil); code != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s %v", code, body, err)
 	}
 	_, err = ctl.CompactExtent(ctx(t), connect.NewRequest(&agentv1.CompactExtentRequest{Drive: drive, Extent: ext}))
@@ -247,7 +247,7 @@ func TestControlErrors(t *testing.T) {
 	if s := sealed.Msg.GetExtent().GetState(); s != agentv1.ExtentState_EXTENT_STATE_SEALED {
 		t.Fatalf("sealed extent is %v", s)
 	}
-	code, body, _, _ := a.do(hc, "PUT", server.BlobPath(drive, ext, randomKey()), blob, crcHeader(server.FormatCRC32C(blob)))
+	code, body, _, _ := a.do(hc, "PUT", datapath.BlobPath(drive, ext, randomKey()), blob, crcHeader(datapath.FormatCRC32C(blob)))
 	if code != http.StatusConflict || errorCode(t, body) != "failed_precondition" {
 		t.Fatalf("PUT into a sealed extent: %d %s, want 409 failed_precondition", code, body)
 	}
@@ -306,7 +306,7 @@ func TestSIGTERMDrainsWrites(t *testing.T) {
 	}
 	blob := make([]byte, 2<<20)
 	_, _ = rand.Read(blob)
-	path := server.BlobPath(drive, created.Msg.GetExtent().GetId(), randomKey())
+	path := datapath.BlobPath(drive, created.Msg.GetExtent().GetId(), randomKey())
 
 	body, upload := io.Pipe()
 	req, err := http.NewRequestWithContext(ctx(t), "PUT", "https://"+a.addr+path, body)
@@ -314,7 +314,7 @@ func TestSIGTERMDrainsWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.ContentLength = int64(len(blob))
-	req.Header.Set(server.HeaderCRC32C, server.FormatCRC32C(blob))
+	req.Header.Set(datapath.HeaderCRC32C, datapath.FormatCRC32C(blob))
 	status := make(chan string, 1)
 	go func() {
 		resp, err := hc.Do(req)

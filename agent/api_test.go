@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"net/http"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/record"
-	"github.com/shingle-storage/shingle/agent/server"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
@@ -40,13 +40,13 @@ type storedBlob struct {
 	data   []byte
 }
 
-func (b storedBlob) path() string { return server.BlobPath(b.drive, b.extent, b.key) }
+func (b storedBlob) path() string { return datapath.BlobPath(b.drive, b.extent, b.key) }
 
 // readRange reads a range over the data path and checks its length and
 // its CRC32C trailer.
 func (p *agentProc) readRange(t *testing.T, hc *http.Client, drive string, id uint64, off, n int64) []byte {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx(t), "GET", "https://"+p.addr+server.RangePath(drive, id, off, n), nil)
+	req, err := http.NewRequestWithContext(ctx(t), "GET", "https://"+p.addr+datapath.RangePath(drive, id, off, n), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +62,8 @@ func (p *agentProc) readRange(t *testing.T, hc *http.Client, drive string, id ui
 	if int64(len(body)) != n {
 		t.Fatalf("range %d+%d: %d bytes", off, n, len(body))
 	}
-	if got, want := server.FormatCRC32C(body), resp.Trailer.Get(server.HeaderCRC32C); got != want {
-		t.Fatalf("range %d+%d: the bytes' CRC32C is %s, the %s trailer says %q", off, n, got, server.HeaderCRC32C, want)
+	if got, want := datapath.FormatCRC32C(body), resp.Trailer.Get(datapath.HeaderCRC32C); got != want {
+		t.Fatalf("range %d+%d: the bytes' CRC32C is %s, the %s trailer says %q", off, n, got, datapath.HeaderCRC32C, want)
 	}
 	return body
 }
@@ -76,8 +76,8 @@ func (p *agentProc) checkBlob(t *testing.T, hc *http.Client, b storedBlob) {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("GET: %d %s %v", code, body, err)
 	}
-	if !bytes.Equal(body, b.data) || h.Get(server.HeaderCRC32C) != server.FormatCRC32C(b.data) {
-		t.Fatalf("GET returned %d bytes with %s %q; want the %d bytes put", len(body), server.HeaderCRC32C, h.Get(server.HeaderCRC32C), len(b.data))
+	if !bytes.Equal(body, b.data) || h.Get(datapath.HeaderCRC32C) != datapath.FormatCRC32C(b.data) {
+		t.Fatalf("GET returned %d bytes with %s %q; want the %d bytes put", len(body), datapath.HeaderCRC32C, h.Get(datapath.HeaderCRC32C), len(b.data))
 	}
 	raw := p.readRange(t, hc, b.drive, b.extent, b.off, int64(record.Size(len(b.data), 4096)))
 	rh, payload, _, err := record.Decode(raw, 4096)
@@ -170,7 +170,7 @@ func TestAPI(t *testing.T) {
 	put := func(drive string, ext uint64, off int64, data []byte) storedBlob {
 		t.Helper()
 		b := storedBlob{drive: drive, extent: ext, off: off, key: randomKey(), data: data}
-		if code, body, _, err := a.do(hc, "PUT", b.path(), data, crcHeader(server.FormatCRC32C(data))); err != nil || code != http.StatusCreated {
+		if code, body, _, err := a.do(hc, "PUT", b.path(), data, crcHeader(datapath.FormatCRC32C(data))); err != nil || code != http.StatusCreated {
 			t.Fatalf("PUT of %d bytes: %d %s %v", len(data), code, body, err)
 		}
 		return b
@@ -211,7 +211,7 @@ func TestAPI(t *testing.T) {
 	}
 	sealedExt := sealed.Msg.GetExtent()
 	one := []byte("one more")
-	if code, body, _, _ := a.do(hc, "PUT", server.BlobPath(first.GetId(), sealedExt.GetId(), randomKey()), one, crcHeader(server.FormatCRC32C(one))); code != http.StatusConflict || errorCode(t, body) != "failed_precondition" {
+	if code, body, _, _ := a.do(hc, "PUT", datapath.BlobPath(first.GetId(), sealedExt.GetId(), randomKey()), one, crcHeader(datapath.FormatCRC32C(one))); code != http.StatusConflict || errorCode(t, body) != "failed_precondition" {
 		t.Fatalf("PUT into a sealed extent: %d %s, want 409 failed_precondition", code, body)
 	}
 	// Reads of the sealed extent go on.
@@ -221,7 +221,7 @@ func TestAPI(t *testing.T) {
 	// extent), and a whole extent with its blobs.
 	second := drives[1].GetId()
 	deleted := blobs[5] // the second drive's 5000-byte blob
-	if code, body, _, err := a.do(hc, "DELETE", server.BlobPath(second, open[second], deleted.key), nil, nil); err != nil || code != http.StatusNoContent {
+	if code, body, _, err := a.do(hc, "DELETE", datapath.BlobPath(second, open[second], deleted.key), nil, nil); err != nil || code != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s %v", code, body, err)
 	}
 	if code, body, _, _ := a.do(hc, "GET", deleted.path(), nil, nil); code != http.StatusNotFound || errorCode(t, body) != "not_found" {
@@ -251,23 +251,23 @@ func TestAPI(t *testing.T) {
 		status             int
 		code               string
 	}{
-		{"a key that is not hex", "PUT", "/v1/drives/" + third + "/extents/" + fmt.Sprint(ext) + "/blobs/" + strings.Repeat("zz", 32), good, server.FormatCRC32C(good), 400, "invalid_argument"},
+		{"a key that is not hex", "PUT", "/v1/drives/" + third + "/extents/" + fmt.Sprint(ext) + "/blobs/" + strings.Repeat("zz", 32), good, datapath.FormatCRC32C(good), 400, "invalid_argument"},
 		{"a short key", "GET", "/v1/drives/" + third + "/extents/" + fmt.Sprint(ext) + "/blobs/abcd", nil, "", 400, "invalid_argument"},
 		{"an extent id that is not a number", "GET", "/v1/drives/" + third + "/extents/first/blobs/" + strings.Repeat("00", 32), nil, "", 400, "invalid_argument"},
-		{"a body damaged on the way", "PUT", server.BlobPath(third, ext, randomKey()), damaged, server.FormatCRC32C(good), 400, "data_loss"},
-		{"no CRC32C", "PUT", server.BlobPath(third, ext, randomKey()), good, "", 400, "invalid_argument"},
-		{"a CRC32C that is not hex", "PUT", server.BlobPath(third, ext, randomKey()), good, "0x123456", 400, "invalid_argument"},
-		{"a blob over 4 MiB", "PUT", server.BlobPath(third, ext, randomKey()), huge, server.FormatCRC32C(huge), 413, "invalid_argument"},
-		{"an unknown extent", "PUT", server.BlobPath(third, ext+1000, randomKey()), good, server.FormatCRC32C(good), 404, "not_found"},
-		{"an unknown drive", "PUT", server.BlobPath("no-such-drive", ext, randomKey()), good, server.FormatCRC32C(good), 404, "not_found"},
-		{"an unknown blob", "GET", server.BlobPath(third, ext, randomKey()), nil, "", 404, "not_found"},
-		{"a range past the extent's end", "GET", server.RangePath(drive, sealedExt.GetId(), space-100, 101), nil, "", 416, "out_of_range"},
-		{"a range starting past the end", "GET", server.RangePath(drive, sealedExt.GetId(), space, 1), nil, "", 416, "out_of_range"},
-		{"a range over 64 MiB", "GET", server.RangePath(drive, sealedExt.GetId(), 0, server.MaxRangeLength+1), nil, "", 400, "invalid_argument"},
-		{"an empty range", "GET", server.RangePath(drive, sealedExt.GetId(), 0, 0), nil, "", 400, "invalid_argument"},
+		{"a body damaged on the way", "PUT", datapath.BlobPath(third, ext, randomKey()), damaged, datapath.FormatCRC32C(good), 400, "data_loss"},
+		{"no CRC32C", "PUT", datapath.BlobPath(third, ext, randomKey()), good, "", 400, "invalid_argument"},
+		{"a CRC32C that is not hex", "PUT", datapath.BlobPath(third, ext, randomKey()), good, "0x123456", 400, "invalid_argument"},
+		{"a blob over 4 MiB", "PUT", datapath.BlobPath(third, ext, randomKey()), huge, datapath.FormatCRC32C(huge), 413, "invalid_argument"},
+		{"an unknown extent", "PUT", datapath.BlobPath(third, ext+1000, randomKey()), good, datapath.FormatCRC32C(good), 404, "not_found"},
+		{"an unknown drive", "PUT", datapath.BlobPath("no-such-drive", ext, randomKey()), good, datapath.FormatCRC32C(good), 404, "not_found"},
+		{"an unknown blob", "GET", datapath.BlobPath(third, ext, randomKey()), nil, "", 404, "not_found"},
+		{"a range past the extent's end", "GET", datapath.RangePath(drive, sealedExt.GetId(), space-100, 101), nil, "", 416, "out_of_range"},
+		{"a range starting past the end", "GET", datapath.RangePath(drive, sealedExt.GetId(), space, 1), nil, "", 416, "out_of_range"},
+		{"a range over 64 MiB", "GET", datapath.RangePath(drive, sealedExt.GetId(), 0, datapath.MaxRangeLength+1), nil, "", 400, "invalid_argument"},
+		{"an empty range", "GET", datapath.RangePath(drive, sealedExt.GetId(), 0, 0), nil, "", 400, "invalid_argument"},
 		{"a range without a length", "GET", "/v1/drives/" + drive + "/extents/" + fmt.Sprint(sealedExt.GetId()) + "/range?offset=0", nil, "", 400, "invalid_argument"},
-		{"a range of an unknown extent", "GET", server.RangePath(drive, 12345, 0, 10), nil, "", 404, "not_found"},
-		{"a range of a deleted extent", "GET", server.RangePath(second, doomedExt, 0, 10), nil, "", 404, "not_found"},
+		{"a range of an unknown extent", "GET", datapath.RangePath(drive, 12345, 0, 10), nil, "", 404, "not_found"},
+		{"a range of a deleted extent", "GET", datapath.RangePath(second, doomedExt, 0, 10), nil, "", 404, "not_found"},
 	} {
 		var h http.Header
 		if tc.crc != "" {
@@ -305,7 +305,7 @@ func TestAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	strangerTLS.RootCAs = noCert.RootCAs // it trusts the agent; the agent does not trust it
-	if _, _, _, err := a.do(clientWith(strangerTLS), "GET", server.RangePath(drive, sealedExt.GetId(), 0, 10), nil, nil); err == nil {
+	if _, _, _, err := a.do(clientWith(strangerTLS), "GET", datapath.RangePath(drive, sealedExt.GetId(), 0, 10), nil, nil); err == nil {
 		t.Fatal("a client with another CA's certificate was served")
 	}
 	if _, err := a.control(clientWith(strangerTLS)).ListDrives(ctx(t), connect.NewRequest(&agentv1.ListDrivesRequest{})); err == nil {

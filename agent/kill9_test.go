@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -12,7 +13,6 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/shingle-storage/shingle/agent/record"
-	"github.com/shingle-storage/shingle/agent/server"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 )
 
@@ -77,7 +77,7 @@ func TestKill9(t *testing.T) {
 				}
 				sampled++
 			}
-			code, body, _, err := a.do(hc, "GET", server.BlobPath(drive, ext, k), nil, nil)
+			code, body, _, err := a.do(hc, "GET", datapath.BlobPath(drive, ext, k), nil, nil)
 			switch {
 			case err != nil:
 				t.Fatalf("round %d: GET: %v", round, err)
@@ -127,7 +127,7 @@ func TestKill9(t *testing.T) {
 					blobs[k] = b
 					id := ext
 					mu.Unlock()
-					code, _, _, err := a.do(hc, "PUT", server.BlobPath(drive, id, k), data, crcHeader(server.FormatCRC32C(data)))
+					code, _, _, err := a.do(hc, "PUT", datapath.BlobPath(drive, id, k), data, crcHeader(datapath.FormatCRC32C(data)))
 					mu.Lock()
 					switch {
 					case err == nil && code == http.StatusCreated:

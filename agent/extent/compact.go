@@ -182,7 +182,7 @@ func (s *Store) startCompaction(id uint64) (src, dst *extent, err error) {
 			s.mu.Unlock()
 			return nil, nil, fmt.Errorf("%w: no free extent on %s to compact extent %d into; delete an extent first", ErrFull, s.lay.info.Path, id)
 		}
-		dst = s.newExtentLocked()
+		dst = s.newExtentLocked(s.newExtentID())
 		dst.compactFrom = id
 	}
 	src.closing = true

@@ -229,3 +229,35 @@ func (s *Store) Locate(key record.Key) (uint64, error) {
 	}
 	return 0, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
 }
+
+// LiveBlobs calls fn with the key and bytes of every blob of extent id
+// that is neither deleted nor moved by compaction, in the order they are
+// on the drive, until fn returns an error, which LiveBlobs returns. It
+// reads the extent once, sequentially: the way to copy a whole extent
+// (erasure coding a volume, rebuilding a replica). The payload is valid
+// only during the call.
+func (s *Store) LiveBlobs(ctx context.Context, id uint64, fn func(key record.Key, payload []byte) error) error {
+	s.mu.Lock()
+	e := s.byID[id]
+	s.mu.Unlock()
+	if e == nil {
+		return fmt.Errorf("%w: no extent %d", ErrNotFound, id)
+	}
+	var fnErr error
+	err := s.records(e, func(off int64, h record.Header, raw []byte, _ int) bool {
+		if h.Type != record.TypeBlob {
+			return true
+		}
+		if !s.indexed(h.Key, index.Location{Extent: uint32(e.slot), Offset: off, Length: h.Length}) {
+			return true
+		}
+		if fnErr = ctx.Err(); fnErr == nil {
+			fnErr = fn(h.Key, raw[record.HeaderSize:record.HeaderSize+int(h.Length)])
+		}
+		return fnErr == nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}

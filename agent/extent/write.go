@@ -50,10 +50,39 @@ func (s *Store) CreateExtent() (uint64, error) {
 		return 0, ErrClosed
 	}
 	if free := s.freeZonesLocked() / s.lay.perExtent; free > s.reserveSlots() {
-		return s.newExtentLocked().id, nil
+		return s.newExtentLocked(s.newExtentID()).id, nil
 	}
 	return 0, fmt.Errorf("%w: all %d extents of %s are in use (%d free zones, kept for compaction); delete or compact extents",
 		ErrFull, s.lay.slots, s.lay.info.Path, s.freeZonesLocked())
+}
+
+// ErrExtentExists is returned by CreateExtentID for an id the drive
+// already holds.
+var ErrExtentExists = errors.New("extent: extent id already in use")
+
+// CreateExtentID is CreateExtent with an id the caller chose: the fleet
+// names the extent that holds a member of a volume after the volume, so
+// any agent and client can find it without asking. An id already on the
+// drive gets ErrExtentExists, so a retried create is recognised. Like
+// CreateExtent, nothing is written until the first record.
+func (s *Store) CreateExtentID(id uint64) error {
+	if id == 0 {
+		return fmt.Errorf("extent: extent id 0 is not valid; give a positive id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.byID[id] != nil {
+		return fmt.Errorf("%w: %s already has extent %d", ErrExtentExists, s.lay.info.Path, id)
+	}
+	if free := s.freeZonesLocked() / s.lay.perExtent; free <= s.reserveSlots() {
+		return fmt.Errorf("%w: all %d extents of %s are in use (%d free zones, kept for compaction); delete or compact extents",
+			ErrFull, s.lay.slots, s.lay.info.Path, s.freeZonesLocked())
+	}
+	s.newExtentLocked(id)
+	return nil
 }
 
 // reserveSlots is how many free extent slots CreateExtent leaves for
@@ -67,12 +96,12 @@ func (s *Store) reserveSlots() int {
 	return 0
 }
 
-// newExtentLocked puts a new open extent in the first free slot, which
-// the caller has made sure exists. s.mu is held.
-func (s *Store) newExtentLocked() *extent {
+// newExtentLocked puts a new open extent with id in the first free slot,
+// which the caller has made sure exists. s.mu is held.
+func (s *Store) newExtentLocked(id uint64) *extent {
 	for slot, e := range s.slots {
 		if e == nil {
-			e = newExtent(slot, s.newExtentID(), s.lay.perExtent)
+			e = newExtent(slot, id, s.lay.perExtent)
 			s.slots[slot] = e
 			s.byID[e.id] = e
 			return e

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"net/http"
 	"sync"
@@ -84,7 +85,7 @@ func benchAPI(b *testing.B, op string, size int) {
 		clients[i] = e.newClient(*benchH2)
 	}
 	data := randomBytes(size)
-	crc := FormatCRC32C(data)
+	crc := datapath.FormatCRC32C(data)
 	ctx := context.Background()
 
 	var apiOp, directOp func(c, i int) error
@@ -109,13 +110,13 @@ func benchAPI(b *testing.B, op string, size int) {
 		}()
 		apiOp = func(c, i int) error {
 			d := i % benchDrives
-			path := func(ext uint64) string { return BlobPath(e.drives[d].ID, ext, benchKey(1, i)) }
+			path := func(ext uint64) string { return datapath.BlobPath(e.drives[d].ID, ext, benchKey(1, i)) }
 			return api[d].put(func(ext uint64) (bool, error) {
 				req, err := http.NewRequestWithContext(ctx, "PUT", e.base+path(ext), bytes.NewReader(data))
 				if err != nil {
 					return false, err
 				}
-				req.Header.Set(HeaderCRC32C, FormatCRC32C(data))
+				req.Header.Set(datapath.HeaderCRC32C, datapath.FormatCRC32C(data))
 				resp, err := clients[c].Do(req)
 				if err != nil {
 					return false, err
@@ -164,7 +165,7 @@ func benchAPI(b *testing.B, op string, size int) {
 		}
 		apiOp = func(c, i int) error {
 			k := i % int(blobs)
-			path := BlobPath(e.drives[k%benchDrives].ID, 0, benchKey(0, k))
+			path := datapath.BlobPath(e.drives[k%benchDrives].ID, 0, benchKey(0, k))
 			req, err := http.NewRequestWithContext(ctx, "GET", e.base+path, nil)
 			if err != nil {
 				return err
@@ -179,8 +180,8 @@ func benchAPI(b *testing.B, op string, size int) {
 			if _, err := io.ReadFull(resp.Body, buf); err != nil || resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("GET: %s: %v", resp.Status, err)
 			}
-			if got := FormatCRC32C(buf); got != resp.Header.Get(HeaderCRC32C) || got != crc {
-				return fmt.Errorf("GET: CRC32C %s, header %s, put %s", got, resp.Header.Get(HeaderCRC32C), crc)
+			if got := datapath.FormatCRC32C(buf); got != resp.Header.Get(datapath.HeaderCRC32C) || got != crc {
+				return fmt.Errorf("GET: CRC32C %s, header %s, put %s", got, resp.Header.Get(datapath.HeaderCRC32C), crc)
 			}
 			return nil
 		}

@@ -30,7 +30,12 @@ func (c *control) CreateExtent(ctx context.Context, req *connect.Request[agentv1
 	if err != nil {
 		return nil, connectError(err)
 	}
-	id, err := d.Store.CreateExtent()
+	id := req.Msg.GetId()
+	if id == 0 {
+		id, err = d.Store.CreateExtent()
+	} else {
+		err = d.Store.CreateExtentID(id)
+	}
 	if err != nil {
 		return nil, connectError(err)
 	}

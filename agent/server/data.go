@@ -15,63 +15,14 @@ import (
 	"strconv"
 
 	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"github.com/shingle-storage/shingle/agent/extent"
 	"github.com/shingle-storage/shingle/agent/record"
 )
 
-// HeaderCRC32C carries the CRC32C (Castagnoli) of a blob's bytes, as 8
-// hex digits, on a PUT's request and a GET's response, and of a range
-// read's bytes in its response's trailer.
-const HeaderCRC32C = "Shingle-CRC32C"
-
-// MaxRangeLength is the most bytes one range read may ask for.
-const MaxRangeLength = 64 << 20
-
 // rangeChunk is how much of a range the agent reads from the drive at once
 // and sends before reading on.
 const rangeChunk = 4 << 20
-
-// BlobPath is the data-path URL path of a blob.
-func BlobPath(drive string, extentID uint64, key record.Key) string {
-	return fmt.Sprintf("/v1/drives/%s/extents/%d/blobs/%x", drive, extentID, key[:])
-}
-
-// RangePath is the data-path URL path (with its query) of length bytes at
-// offset off of an extent's byte space.
-func RangePath(drive string, extentID uint64, off, length int64) string {
-	return fmt.Sprintf("/v1/drives/%s/extents/%d/range?offset=%d&length=%d", drive, extentID, off, length)
-}
-
-// castagnoli is the CRC32C table.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// FormatCRC32C returns the Shingle-CRC32C header value for b.
-func FormatCRC32C(b []byte) string {
-	return formatCRC(crc32.Checksum(b, castagnoli))
-}
-
-// formatCRC is the Shingle-CRC32C value of a CRC32C.
-func formatCRC(c uint32) string {
-	var b [8]byte
-	const digits = "0123456789abcdef"
-	for i := 7; i >= 0; i-- {
-		b[i] = digits[c&0xf]
-		c >>= 4
-	}
-	return string(b[:])
-}
-
-// ParseCRC32C reads a Shingle-CRC32C value: 8 hex digits, either case.
-func ParseCRC32C(s string) (uint32, error) {
-	if len(s) != 8 {
-		return 0, fmt.Errorf("the %s header must carry a CRC32C (Castagnoli) as 8 hex digits, got %q", HeaderCRC32C, s)
-	}
-	v, err := strconv.ParseUint(s, 16, 32)
-	if err != nil {
-		return 0, fmt.Errorf("the %s header must carry a CRC32C (Castagnoli) as 8 hex digits, got %q", HeaderCRC32C, s)
-	}
-	return uint32(v), nil
-}
 
 // dataPath serves blob bytes and extent ranges.
 type dataPath struct {
@@ -88,6 +39,7 @@ func (p *dataPath) mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+blob, p.traced("GET blob", p.get))
 	mux.HandleFunc("DELETE "+blob, p.traced("DELETE blob", p.delete))
 	mux.HandleFunc("GET /v1/drives/{drive}/extents/{extent}/range", p.traced("GET range", p.readRange))
+	mux.HandleFunc("GET /v1/drives/{drive}/extents/{extent}/blobs", p.traced("GET blobs", p.streamBlobs))
 }
 
 // traced wraps a data-path handler in a server span named name, continuing
@@ -146,7 +98,7 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, "put", err)
 		return
 	}
-	want, err := ParseCRC32C(r.Header.Get(HeaderCRC32C))
+	want, err := datapath.ParseCRC32C(r.Header.Get(datapath.HeaderCRC32C))
 	if err != nil {
 		p.fail(w, r, br.drive, "put", connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%w: the body's checksum", err)))
 		return
@@ -164,7 +116,7 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 	if got != want {
 		p.fail(w, r, br.drive, "put", connect.NewError(connect.CodeDataLoss,
 			fmt.Errorf("the body's CRC32C is %s but %s says %s: the bytes were damaged on the way; nothing was stored, send the blob again",
-				formatCRC(got), HeaderCRC32C, formatCRC(want))))
+				datapath.FormatCRC(got), datapath.HeaderCRC32C, datapath.FormatCRC(want))))
 		return
 	}
 	// Put copies the bytes into the record it writes, so the buffer can go
@@ -189,7 +141,7 @@ func readBody(body io.Reader, length int64) ([]byte, uint32, error) {
 	n, crc := 0, uint32(0)
 	for n < len(buf) {
 		m, err := body.Read(buf[n:])
-		crc = crc32.Update(crc, castagnoli, buf[n:n+m])
+		crc = crc32.Update(crc, datapath.Castagnoli, buf[n:n+m])
 		n += m
 		if errors.Is(err, io.EOF) {
 			if length >= 0 && n < size {
@@ -222,7 +174,7 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set(HeaderCRC32C, FormatCRC32C(data))
+	h.Set(datapath.HeaderCRC32C, datapath.FormatCRC32C(data))
 	_, _ = w.Write(data)
 	p.metrics.done(br.drive.ID, "get", len(data), "")
 }
@@ -285,17 +237,17 @@ func (p *dataPath) readRange(w http.ResponseWriter, r *http.Request) {
 		if c.pos == start {
 			h := w.Header()
 			h.Set("Content-Type", "application/octet-stream")
-			h.Set("Trailer", HeaderCRC32C)
+			h.Set("Trailer", datapath.HeaderCRC32C)
 			w.WriteHeader(http.StatusOK)
 		}
-		crc = crc32.Update(crc, castagnoli, part)
+		crc = crc32.Update(crc, datapath.Castagnoli, part)
 		_, err := w.Write(part)
 		c.done()
 		if err != nil {
 			return // the client went away
 		}
 	}
-	w.Header().Set(HeaderCRC32C, formatCRC(crc))
+	w.Header().Set(datapath.HeaderCRC32C, datapath.FormatCRC(crc))
 	p.metrics.done(d.ID, "range", int(n), "")
 }
 
@@ -374,9 +326,9 @@ func parseRange(r *http.Request, id uint64, space int64) (int64, int64, error) {
 	switch {
 	case n == 0:
 		return 0, 0, connect.NewError(connect.CodeInvalidArgument, errors.New("length 0: a range read reads at least one byte"))
-	case n > MaxRangeLength:
+	case n > datapath.MaxRangeLength:
 		return 0, 0, connect.NewError(connect.CodeInvalidArgument,
-			fmt.Errorf("length %d is over the %d bytes one range read may return; read the range in pieces", n, MaxRangeLength))
+			fmt.Errorf("length %d is over the %d bytes one range read may return; read the range in pieces", n, datapath.MaxRangeLength))
 	case off >= space || n > space-off:
 		return 0, 0, connect.NewError(connect.CodeOutOfRange,
 			fmt.Errorf("bytes %d to %d are outside extent %d's byte space of %d bytes", off, off+n, id, space))

@@ -21,7 +21,7 @@
 // the drive (compaction moves blobs between extents); a DELETE writes its
 // tombstone into the open extent named.
 //
-// A range read returns length bytes (1 to 64 MiB, MaxRangeLength) at
+// A range read returns length bytes (1 to 64 MiB, datapath.MaxRangeLength) at
 // offset of the extent's byte space as the drive holds them, for erasure
 // coding and repair: zone k of the extent starts at k times the zone size,
 // records are laid out as agent/extent/FORMAT.md describes, and bytes that

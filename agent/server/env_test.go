@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"log/slog"
 	"net/http"
@@ -161,7 +162,7 @@ func (e *testEnv) do(hc *http.Client, method, path string, body []byte, header h
 
 // put stores data under path, sending its CRC32C.
 func (e *testEnv) put(hc *http.Client, path string, data []byte) error {
-	r, err := e.do(hc, "PUT", path, data, http.Header{HeaderCRC32C: {FormatCRC32C(data)}})
+	r, err := e.do(hc, "PUT", path, data, http.Header{datapath.HeaderCRC32C: {datapath.FormatCRC32C(data)}})
 	if err != nil {
 		return err
 	}
@@ -180,15 +181,15 @@ func (e *testEnv) get(hc *http.Client, path string) ([]byte, error) {
 	if r.status != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %d %s", path, r.status, r.body)
 	}
-	if got, want := FormatCRC32C(r.body), r.header.Get(HeaderCRC32C); got != want {
-		return nil, fmt.Errorf("GET %s: the body's CRC32C is %s, %s says %q", path, got, HeaderCRC32C, want)
+	if got, want := datapath.FormatCRC32C(r.body), r.header.Get(datapath.HeaderCRC32C); got != want {
+		return nil, fmt.Errorf("GET %s: the body's CRC32C is %s, %s says %q", path, got, datapath.HeaderCRC32C, want)
 	}
 	return r.body, nil
 }
 
 // readRange reads a range and checks its length and trailer.
 func (e *testEnv) readRange(hc *http.Client, drive string, id uint64, off, n int64) ([]byte, error) {
-	r, err := e.do(hc, "GET", RangePath(drive, id, off, n), nil, nil)
+	r, err := e.do(hc, "GET", datapath.RangePath(drive, id, off, n), nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -198,11 +199,11 @@ func (e *testEnv) readRange(hc *http.Client, drive string, id uint64, off, n int
 	if int64(len(r.body)) != n {
 		return nil, fmt.Errorf("range %d+%d: %d bytes", off, n, len(r.body))
 	}
-	want := r.trailer.Get(HeaderCRC32C)
+	want := r.trailer.Get(datapath.HeaderCRC32C)
 	if want == "" {
 		return nil, errors.New("range: no CRC32C trailer")
 	}
-	if got := FormatCRC32C(r.body); got != want {
+	if got := datapath.FormatCRC32C(r.body); got != want {
 		return nil, fmt.Errorf("range %d+%d: the body's CRC32C is %s, the trailer says %s", off, n, got, want)
 	}
 	return r.body, nil

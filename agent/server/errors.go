@@ -23,7 +23,7 @@ func classify(err error) (connect.Code, int) {
 		return connect.CodeResourceExhausted, http.StatusInsufficientStorage
 	case errors.Is(err, extent.ErrTooLarge):
 		return connect.CodeInvalidArgument, http.StatusRequestEntityTooLarge
-	case errors.Is(err, extent.ErrExists):
+	case errors.Is(err, extent.ErrExists), errors.Is(err, extent.ErrExtentExists):
 		return connect.CodeAlreadyExists, http.StatusConflict
 	case errors.Is(err, extent.ErrSealed), errors.Is(err, extent.ErrReadOnly), errors.Is(err, errNotCompactable):
 		return connect.CodeFailedPrecondition, http.StatusConflict

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"net/http"
 	"os"
 	"testing"
@@ -46,7 +47,7 @@ func TestRange(t *testing.T) {
 		k record.Key
 		d []byte
 	}{{ks, small}, {kb, big}} {
-		if err := e.put(e.hc, BlobPath(drive, ext, b.k), b.d); err != nil {
+		if err := e.put(e.hc, datapath.BlobPath(drive, ext, b.k), b.d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,15 +92,15 @@ func TestRange(t *testing.T) {
 		status int
 		code   string
 	}{
-		{RangePath(drive, ext, space, 1), http.StatusRequestedRangeNotSatisfiable, "out_of_range"},
-		{RangePath(drive, ext, space-10, 11), http.StatusRequestedRangeNotSatisfiable, "out_of_range"},
-		{RangePath(drive, ext, 0, MaxRangeLength+1), http.StatusBadRequest, "invalid_argument"},
-		{RangePath(drive, ext, 0, 0), http.StatusBadRequest, "invalid_argument"},
+		{datapath.RangePath(drive, ext, space, 1), http.StatusRequestedRangeNotSatisfiable, "out_of_range"},
+		{datapath.RangePath(drive, ext, space-10, 11), http.StatusRequestedRangeNotSatisfiable, "out_of_range"},
+		{datapath.RangePath(drive, ext, 0, datapath.MaxRangeLength+1), http.StatusBadRequest, "invalid_argument"},
+		{datapath.RangePath(drive, ext, 0, 0), http.StatusBadRequest, "invalid_argument"},
 		{"/v1/drives/" + drive + "/extents/1/range?offset=-1&length=1", http.StatusBadRequest, "invalid_argument"},
 		{"/v1/drives/" + drive + "/extents/1/range?length=1", http.StatusBadRequest, "invalid_argument"},
 		{"/v1/drives/" + drive + "/extents/x/range?offset=0&length=1", http.StatusBadRequest, "invalid_argument"},
-		{RangePath(drive, ext+1000, 0, 1), http.StatusNotFound, "not_found"},
-		{RangePath("no-such-drive", ext, 0, 1), http.StatusNotFound, "not_found"},
+		{datapath.RangePath(drive, ext+1000, 0, 1), http.StatusNotFound, "not_found"},
+		{datapath.RangePath("no-such-drive", ext, 0, 1), http.StatusNotFound, "not_found"},
 	} {
 		r, err := e.do(e.hc, "GET", tc.path, nil, nil)
 		if err != nil {
@@ -109,7 +110,7 @@ func TestRange(t *testing.T) {
 			t.Errorf("GET %s: %d %s; want %d %s", tc.path, r.status, r.body, tc.status, tc.code)
 		}
 	}
-	r, _ := e.do(e.hc, "GET", RangePath(drive, ext, space, 1), nil, nil)
+	r, _ := e.do(e.hc, "GET", datapath.RangePath(drive, ext, space, 1), nil, nil)
 	if got := r.header.Get("Content-Range"); got != "bytes */16777216" {
 		t.Errorf("416's Content-Range is %q", got)
 	}
@@ -127,12 +128,12 @@ func TestPutChecksums(t *testing.T) {
 	}
 	ext := created.Msg.GetExtent().GetId()
 	data := randomBytes(70000)
-	upper := bytes.ToUpper([]byte(FormatCRC32C(data)))
-	r, err := e.do(e.hc, "PUT", BlobPath(drive, ext, randomKey()), data, http.Header{HeaderCRC32C: {string(upper)}})
+	upper := bytes.ToUpper([]byte(datapath.FormatCRC32C(data)))
+	r, err := e.do(e.hc, "PUT", datapath.BlobPath(drive, ext, randomKey()), data, http.Header{datapath.HeaderCRC32C: {string(upper)}})
 	if err != nil || r.status != http.StatusCreated {
 		t.Fatalf("PUT with an upper-case CRC32C: %d %s %v", r.status, r.body, err)
 	}
-	r, _ = e.do(e.hc, "PUT", BlobPath(drive, ext, randomKey()), data, http.Header{HeaderCRC32C: {"xyz01234"}})
+	r, _ = e.do(e.hc, "PUT", datapath.BlobPath(drive, ext, randomKey()), data, http.Header{datapath.HeaderCRC32C: {"xyz01234"}})
 	if r.status != http.StatusBadRequest || errorCode(t, r) != "invalid_argument" {
 		t.Fatalf("PUT with a malformed CRC32C: %d %s", r.status, r.body)
 	}
@@ -142,17 +143,17 @@ func TestPutChecksums(t *testing.T) {
 			crc    string
 			status int
 		}{
-			{data, FormatCRC32C(data), http.StatusCreated},
-			{data, FormatCRC32C(data[1:]), http.StatusBadRequest},
+			{data, datapath.FormatCRC32C(data), http.StatusCreated},
+			{data, datapath.FormatCRC32C(data[1:]), http.StatusBadRequest},
 			{make([]byte, record.MaxPayload+1), "00000000", http.StatusRequestEntityTooLarge},
 		} {
 			k := randomKey()
-			req, err := http.NewRequestWithContext(t.Context(), "PUT", e.base+BlobPath(drive, ext, k), struct{ *bytes.Reader }{bytes.NewReader(tc.data)})
+			req, err := http.NewRequestWithContext(t.Context(), "PUT", e.base+datapath.BlobPath(drive, ext, k), struct{ *bytes.Reader }{bytes.NewReader(tc.data)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			req.ContentLength = -1 // sent chunked
-			req.Header.Set(HeaderCRC32C, tc.crc)
+			req.Header.Set(datapath.HeaderCRC32C, tc.crc)
 			resp, err := hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +163,7 @@ func TestPutChecksums(t *testing.T) {
 				t.Fatalf("chunked PUT of %d bytes: %d, want %d", len(tc.data), resp.StatusCode, tc.status)
 			}
 			if tc.status == http.StatusCreated {
-				if got, err := e.get(hc, BlobPath(drive, ext, k)); err != nil || !bytes.Equal(got, tc.data) {
+				if got, err := e.get(hc, datapath.BlobPath(drive, ext, k)); err != nil || !bytes.Equal(got, tc.data) {
 					t.Fatalf("GET of a chunked PUT: %v", err)
 				}
 			}
@@ -188,7 +189,7 @@ func TestScrub(t *testing.T) {
 		}
 		ext := created.Msg.GetExtent().GetId()
 		for range 3 {
-			if err := e.put(e.hc, BlobPath(drive, ext, randomKey()), randomBytes(300000)); err != nil {
+			if err := e.put(e.hc, datapath.BlobPath(drive, ext, randomKey()), randomBytes(300000)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -202,7 +203,7 @@ func TestScrub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.put(e.hc, BlobPath(drive, open.Msg.GetExtent().GetId(), randomKey()), []byte("x")); err != nil {
+	if err := e.put(e.hc, datapath.BlobPath(drive, open.Msg.GetExtent().GetId(), randomKey()), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -25,7 +26,7 @@ func TestTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.put(e.hc, BlobPath(drive, created.Msg.GetExtent().GetId(), randomKey()), randomBytes(9000)); err != nil {
+	if err := e.put(e.hc, datapath.BlobPath(drive, created.Msg.GetExtent().GetId(), randomKey()), randomBytes(9000)); err != nil {
 		t.Fatal(err)
 	}
 	if err := tp.TracerProvider.(*sdktrace.TracerProvider).ForceFlush(context.Background()); err != nil {

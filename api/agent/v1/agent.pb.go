@@ -735,8 +735,13 @@ func (x *Extent) GetCompactingFrom() uint64 {
 }
 
 type CreateExtentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Drive         string                 `protobuf:"bytes,1,opt,name=drive,proto3" json:"drive,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Drive string                 `protobuf:"bytes,1,opt,name=drive,proto3" json:"drive,omitempty"`
+	// The id the new extent gets; 0 lets the agent choose one. The fleet
+	// names the extent holding a volume's member after the volume, so
+	// clients find it without asking. An id already on the drive gets
+	// already_exists.
+	Id            uint64 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -776,6 +781,13 @@ func (x *CreateExtentRequest) GetDrive() string {
 		return x.Drive
 	}
 	return ""
+}
+
+func (x *CreateExtentRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
 }
 
 type CreateExtentResponse struct {
@@ -1742,9 +1754,10 @@ const file_agent_v1_agent_proto_rawDesc = "" +
 	"\x11reclaimable_bytes\x18\t \x01(\x04R\x10reclaimableBytes\x12\x16\n" +
 	"\x06damage\x18\n" +
 	" \x01(\tR\x06damage\x12'\n" +
-	"\x0fcompacting_from\x18\v \x01(\x04R\x0ecompactingFrom\"+\n" +
+	"\x0fcompacting_from\x18\v \x01(\x04R\x0ecompactingFrom\";\n" +
 	"\x13CreateExtentRequest\x12\x14\n" +
-	"\x05drive\x18\x01 \x01(\tR\x05drive\"H\n" +
+	"\x05drive\x18\x01 \x01(\tR\x05drive\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"H\n" +
 	"\x14CreateExtentResponse\x120\n" +
 	"\x06extent\x18\x01 \x01(\v2\x18.shingle.agent.v1.ExtentR\x06extent\"A\n" +
 	"\x11SealExtentRequest\x12\x14\n" +
