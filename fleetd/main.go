@@ -75,6 +75,20 @@ first).`,
 				Usage: "a host silent for longer than this is shown unreachable"},
 			&cli.DurationFlag{Name: "repair-grace", EnvVars: env("REPAIR_GRACE"), Value: server.DefaultRepairGrace,
 				Usage: "how long a host must have been unreachable before its drives' volumes become candidates for repair"},
+			&cli.IntFlag{Name: "replicas", EnvVars: env("REPLICAS"), Value: 3,
+				Usage: "copies of an open volume, each in a different failure domain; a blob is acknowledged once every copy has it"},
+			&cli.StringFlag{Name: "code", EnvVars: env("CODE"), Value: "RS(6,3)",
+				Usage: "erasure code sealed volumes are encoded with: RS(k,m), or LRC(k,l,m) such as LRC(12,2,2), whose single-shard repairs read only a local group"},
+			&cli.StringFlag{Name: "volume-size", EnvVars: env("VOLUME_SIZE"), Value: "1GiB",
+				Usage: "space a replica reserves, and so the most a volume holds: the agents' extent size (zone size times zones per extent)"},
+			&cli.IntFlag{Name: "open-volumes", EnvVars: env("OPEN_VOLUMES"), Value: 4,
+				Usage: "open volumes the leader keeps for clients to write to"},
+			&cli.DurationFlag{Name: "volume-max-age", EnvVars: env("VOLUME_MAX_AGE"), Value: time.Hour,
+				Usage: "how long a volume stays open before it is sealed and erasure coded"},
+			&cli.StringFlag{Name: "failure-domain", EnvVars: env("FAILURE_DOMAIN"), Value: "rack",
+				Usage: "what no two members of a volume may share: rack, or host for fleets with fewer racks than a code is wide"},
+			&cli.StringFlag{Name: "repair-rate", EnvVars: env("REPAIR_RATE"), Value: "0",
+				Usage: "most bytes per second one repair or encoding writes (e.g. 100MiB), so background work leaves the drives to clients; 0 means no cap"},
 			&cli.StringFlag{Name: "raft-timing", EnvVars: env("RAFT_TIMING"), Value: "production",
 				Usage: "Raft timeouts: production (1 s heartbeat and election, for a data-centre network) or loopback (200 ms, for servers on one machine)"},
 			&cli.StringFlag{Name: "log-level", EnvVars: env("LOG_LEVEL"), Value: "info",
@@ -116,7 +130,12 @@ func run(c *cli.Context) error {
 			log.Warn("flushing traces failed", "err", err)
 		}
 	}()
+	vols, err := volumeOptions(c)
+	if err != nil {
+		return cli.Exit("fleetd: "+err.Error(), 2)
+	}
 	srv, err := server.Open(server.Config{
+		Volumes:           vols,
 		ID:                c.String("id"),
 		Dir:               c.String("dir"),
 		RaftAddr:          c.String("raft-addr"),

@@ -95,12 +95,31 @@ func (d *Drive) CapacityBytes() uint64 {
 // rests on the damage found when the store was opened.
 func (d *Drive) Health() (string, []string) {
 	if st, ok := d.HealthStatus(); ok {
+		if total := totalZones(st.Zones); total > 0 && st.Zones.Offline() == total {
+			// Nothing on the drive can be read or written: the fleet must
+			// rebuild what it held now, not wait for a prediction.
+			return HealthFailed, append([]string{fmt.Sprintf("all %d zones are offline", total)}, st.Reasons...)
+		}
 		return st.Health, st.Reasons
 	}
 	if reasons := d.damage(); len(reasons) > 0 {
 		return monitor.HealthSuspect, reasons
 	}
 	return monitor.HealthOK, nil
+}
+
+// HealthFailed is the health reported for a drive that can no longer
+// read or write anything (every zone offline). The fleet repairs the
+// volumes it held at once.
+const HealthFailed = "failed"
+
+// totalZones is how many zones counts covers.
+func totalZones(counts monitor.ZoneCounts) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
 }
 
 // HealthStatus is the health monitor's latest status of the drive, and

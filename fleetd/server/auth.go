@@ -39,7 +39,8 @@ func allowedRoles(path string) []pki.Role {
 		return []pki.Role{pki.RoleNode, pki.RoleAgent}
 	case strings.HasPrefix(path, "/"+fleetv1connect.ClusterServiceName+"/"),
 		strings.HasPrefix(path, "/"+fleetv1connect.FleetServiceName+"/"),
-		strings.HasPrefix(path, "/"+fleetv1connect.TokenServiceName+"/"):
+		strings.HasPrefix(path, "/"+fleetv1connect.TokenServiceName+"/"),
+		strings.HasPrefix(path, "/"+fleetv1connect.VolumeServiceName+"/"):
 		return []pki.Role{pki.RoleNode, pki.RoleOperator}
 	}
 	// Metrics and anything else: any certificate the CA signed.

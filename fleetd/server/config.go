@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/fleetd/volume"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 	"log/slog"
@@ -59,6 +60,10 @@ type Config struct {
 	// Tracer traces API calls, the calls this server forwards or relays,
 	// and each command's trip through Raft. Nil records nothing.
 	Tracer trace.TracerProvider
+	// Volumes tunes the life of volumes run by the leader: replication,
+	// erasure code, volume size, failure domain. Zero fields take the
+	// package volume defaults.
+	Volumes volume.Options
 }
 
 // Defaults for the Config durations.

@@ -19,6 +19,9 @@ func (s *Server) watchLeadership(ctx context.Context) {
 	tick := time.NewTicker(leadershipPoll)
 	defer tick.Stop()
 	was := false
+	// The volume manager's background work runs while this server leads;
+	// it ends with ctx at the latest.
+	stopVolumes := func() {}
 	for {
 		select {
 		case <-ctx.Done():
@@ -34,8 +37,12 @@ func (s *Server) watchLeadership(ctx context.Context) {
 		if is {
 			s.live.Start()
 			s.log.Info("became leader; counting host heartbeats from now")
+			vctx, stop := context.WithCancel(ctx)
+			stopVolumes = stop
+			go s.volumes.Run(vctx)
 		} else {
 			s.live.Stop()
+			stopVolumes()
 			s.log.Info("no longer leader")
 		}
 	}

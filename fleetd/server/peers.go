@@ -16,6 +16,7 @@ type peer struct {
 	fleet   fleetv1connect.FleetServiceClient
 	agent   fleetv1connect.AgentServiceClient
 	forward fleetv1connect.ForwardServiceClient
+	volume  fleetv1connect.VolumeServiceClient
 }
 
 // peers makes and keeps the clients this server uses to reach the others,
@@ -53,6 +54,7 @@ func (ps *peers) get(addr string) *peer {
 		fleet:   fleetv1connect.NewFleetServiceClient(ps.client, base, opts...),
 		agent:   fleetv1connect.NewAgentServiceClient(ps.client, base, opts...),
 		forward: fleetv1connect.NewForwardServiceClient(ps.client, base, opts...),
+		volume:  fleetv1connect.NewVolumeServiceClient(ps.client, base, opts...),
 	}
 	ps.byAddr[addr] = p
 	return p

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/fleetd/volume"
 	"github.com/shingle-storage/shingle/internal/tracing"
 	"log/slog"
 	"net"
@@ -30,6 +31,8 @@ type Server struct {
 	live    *Liveness
 	peers   *peers
 	metrics *metrics
+	volumes *volume.Manager
+	agents  *volume.Agents
 
 	api         *http.Server
 	apiLn       net.Listener
@@ -95,6 +98,8 @@ func Open(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(s)
+	s.agents = volume.NewAgents(clientTLS, connect.WithInterceptors(tracing.Interceptor(cfg.Tracer)))
+	s.volumes = volume.New(volumeFleet{s}, s.agents, cfg.Volumes, log)
 	mux := http.NewServeMux()
 	s.mount(mux)
 	s.api = &http.Server{
@@ -121,6 +126,7 @@ func (s *Server) mount(mux *http.ServeMux) {
 	mux.Handle(fleetv1connect.NewTokenServiceHandler(&tokenService{s}, opts...))
 	mux.Handle(fleetv1connect.NewAgentServiceHandler(&agentService{s}, opts...))
 	mux.Handle(fleetv1connect.NewForwardServiceHandler(&forwardService{s}, opts...))
+	mux.Handle(fleetv1connect.NewVolumeServiceHandler(&volumeService{s}, opts...))
 	mux.Handle("/metrics", s.metrics.handler())
 }
 
@@ -242,6 +248,9 @@ func (s *Server) Close() error {
 		}
 		if s.peers != nil {
 			s.peers.close()
+		}
+		if s.agents != nil {
+			s.agents.Close()
 		}
 		s.closeErr = errors.Join(errs...)
 	})

@@ -52,3 +52,21 @@ func (f *fleetService) AddHost(ctx context.Context, req *connect.Request[fleetv1
 	}
 	return connect.NewResponse(&fleetv1.AddHostResponse{}), nil
 }
+
+// SetHostState moves a host to another state.
+func (f *fleetService) SetHostState(ctx context.Context, req *connect.Request[fleetv1.SetHostStateRequest]) (*connect.Response[fleetv1.SetHostStateResponse], error) {
+	c := &state.SetHostState{ID: req.Msg.GetId(), State: state.HostState(req.Msg.GetState())}
+	if _, err := f.s.propose(ctx, c); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&fleetv1.SetHostStateResponse{}), nil
+}
+
+// SetDriveState moves a drive to another state.
+func (f *fleetService) SetDriveState(ctx context.Context, req *connect.Request[fleetv1.SetDriveStateRequest]) (*connect.Response[fleetv1.SetDriveStateResponse], error) {
+	c := &state.SetDriveState{ID: req.Msg.GetId(), State: state.DriveState(req.Msg.GetState()), Reason: req.Msg.GetReason()}
+	if _, err := f.s.propose(ctx, c); err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&fleetv1.SetDriveStateResponse{}), nil
+}

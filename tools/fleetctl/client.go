@@ -21,6 +21,7 @@ type clients struct {
 	cluster fleetv1connect.ClusterServiceClient
 	fleet   fleetv1connect.FleetServiceClient
 	token   fleetv1connect.TokenServiceClient
+	volume  fleetv1connect.VolumeServiceClient
 }
 
 // fleet is what every command talks to: the fleetd servers at the
@@ -58,6 +59,7 @@ func dial(c *cli.Context) (*fleet, error) {
 			cluster: fleetv1connect.NewClusterServiceClient(hc, base),
 			fleet:   fleetv1connect.NewFleetServiceClient(hc, base),
 			token:   fleetv1connect.NewTokenServiceClient(hc, base),
+			volume:  fleetv1connect.NewVolumeServiceClient(hc, base),
 		})
 	}
 	return f, nil

@@ -100,6 +100,7 @@ func hostCommand() *cli.Command {
 				Action: hostList,
 			},
 			{Name: "show", Usage: "show one host and its drives", ArgsUsage: "ID", Flags: readFlags(), Action: hostShow},
+			{Name: "set-state", Usage: "move a host to another state (provisioning, in_service, maintenance, retired)", ArgsUsage: "ID STATE", Action: hostSetState},
 		},
 	}
 }
@@ -176,6 +177,15 @@ func driveCommand() *cli.Command {
 				Action: driveList,
 			},
 			{Name: "show", Usage: "show one drive and the volumes on it", ArgsUsage: "ID", Flags: readFlags(), Action: driveShow},
+			{
+				Name: "set-state", Usage: "move a drive to another state of its workflow", ArgsUsage: "ID STATE",
+				Description: `States: provisioning, in_service, suspect, draining, drained, failed,
+awaiting_replacement, retired. An illegal move is refused with the moves
+allowed from the drive's state. Marking a drive failed makes the leader
+repair the volumes it held.`,
+				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why, for whoever looks next"}},
+				Action: driveSetState,
+			},
 		},
 	}
 }
@@ -236,8 +246,9 @@ func driveShow(c *cli.Context) error {
 func volumeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "volume",
-		Usage: "list and show volumes",
+		Usage: "list, show and seal volumes",
 		Subcommands: []*cli.Command{
+			{Name: "seal", Usage: "stop writes to an open volume; it is then erasure coded", ArgsUsage: "ID", Flags: []cli.Flag{outputFlag()}, Action: volumeSeal},
 			{
 				Name: "list", Usage: "list volumes with their scheme, state and placement",
 				Flags: append(readFlags(),

@@ -72,13 +72,14 @@ Shell completion: source <(fleetctl completion bash), or zsh, or fish.
 				Usage: "how long to wait for each server's answer"},
 		},
 		Commands: []*cli.Command{
-			clusterCommand(), rackCommand(), hostCommand(), driveCommand(), volumeCommand(), tokenCommand(),
+			clusterCommand(), rackCommand(), hostCommand(), driveCommand(), volumeCommand(), repairCommand(), durabilityCommand(), tokenCommand(),
 			completionCommand(),
 		},
 		// fleetctl decides exit codes itself (see run), so urfave must not
 		// exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	app.Commands = append(blobCommands(), app.Commands...)
 	app.OnUsageError = usageError
 	app.Action = unknownCommand
 	for _, c := range app.Commands {

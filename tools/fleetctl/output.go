@@ -52,13 +52,16 @@ func (p *printer) message(m proto.Message, describe func(t *table)) error {
 		_, err = p.w.Write(out.Bytes())
 		return err
 	}
-	t := &table{tw: tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)}
+	t := newTable(p.w)
 	describe(t)
 	return t.tw.Flush()
 }
 
 // table is an aligned, tab-separated table.
 type table struct{ tw *tabwriter.Writer }
+
+// newTable starts a table on w; Flush its tw when done.
+func newTable(w io.Writer) *table { return &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)} }
 
 // row prints one row; values are formatted with %v.
 func (t *table) row(cells ...any) {

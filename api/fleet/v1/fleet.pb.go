@@ -1276,6 +1276,191 @@ func (*AddHostResponse) Descriptor() ([]byte, []int) {
 	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{25}
 }
 
+type SetHostStateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetHostStateRequest) Reset() {
+	*x = SetHostStateRequest{}
+	mi := &file_fleet_v1_fleet_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetHostStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetHostStateRequest) ProtoMessage() {}
+
+func (x *SetHostStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_fleet_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetHostStateRequest.ProtoReflect.Descriptor instead.
+func (*SetHostStateRequest) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetHostStateRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetHostStateRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+type SetHostStateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetHostStateResponse) Reset() {
+	*x = SetHostStateResponse{}
+	mi := &file_fleet_v1_fleet_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetHostStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetHostStateResponse) ProtoMessage() {}
+
+func (x *SetHostStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_fleet_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetHostStateResponse.ProtoReflect.Descriptor instead.
+func (*SetHostStateResponse) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{27}
+}
+
+type SetDriveStateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	State string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// Why, for whoever looks next ("burn-in passed", "smart: pending sectors").
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDriveStateRequest) Reset() {
+	*x = SetDriveStateRequest{}
+	mi := &file_fleet_v1_fleet_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDriveStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDriveStateRequest) ProtoMessage() {}
+
+func (x *SetDriveStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_fleet_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDriveStateRequest.ProtoReflect.Descriptor instead.
+func (*SetDriveStateRequest) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SetDriveStateRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetDriveStateRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SetDriveStateRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SetDriveStateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDriveStateResponse) Reset() {
+	*x = SetDriveStateResponse{}
+	mi := &file_fleet_v1_fleet_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDriveStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDriveStateResponse) ProtoMessage() {}
+
+func (x *SetDriveStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_fleet_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDriveStateResponse.ProtoReflect.Descriptor instead.
+func (*SetDriveStateResponse) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_fleet_proto_rawDescGZIP(), []int{29}
+}
+
 var File_fleet_v1_fleet_proto protoreflect.FileDescriptor
 
 const file_fleet_v1_fleet_proto_rawDesc = "" +
@@ -1345,7 +1530,17 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04rack\x18\x02 \x01(\tR\x04rack\x12\x18\n" +
 	"\aaddress\x18\x03 \x01(\tR\aaddress\"\x11\n" +
-	"\x0fAddHostResponse2\xed\b\n" +
+	"\x0fAddHostResponse\";\n" +
+	"\x13SetHostStateRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\"\x16\n" +
+	"\x14SetHostStateResponse\"T\n" +
+	"\x14SetDriveStateRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x17\n" +
+	"\x15SetDriveStateResponse2\xae\n" +
+	"\n" +
 	"\fFleetService\x12Y\n" +
 	"\tListRacks\x12\".shingle.fleet.v1.ListRacksRequest\x1a#.shingle.fleet.v1.ListRacksResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\aGetRack\x12 .shingle.fleet.v1.GetRackRequest\x1a!.shingle.fleet.v1.GetRackResponse\"\x03\x90\x02\x01\x12Y\n" +
@@ -1360,7 +1555,9 @@ const file_fleet_v1_fleet_proto_rawDesc = "" +
 	"\aAddRoom\x12 .shingle.fleet.v1.AddRoomRequest\x1a!.shingle.fleet.v1.AddRoomResponse\x12K\n" +
 	"\x06AddRow\x12\x1f.shingle.fleet.v1.AddRowRequest\x1a .shingle.fleet.v1.AddRowResponse\x12N\n" +
 	"\aAddRack\x12 .shingle.fleet.v1.AddRackRequest\x1a!.shingle.fleet.v1.AddRackResponse\x12N\n" +
-	"\aAddHost\x12 .shingle.fleet.v1.AddHostRequest\x1a!.shingle.fleet.v1.AddHostResponseB9Z7github.com/shingle-storage/shingle/api/fleet/v1;fleetv1b\x06proto3"
+	"\aAddHost\x12 .shingle.fleet.v1.AddHostRequest\x1a!.shingle.fleet.v1.AddHostResponse\x12]\n" +
+	"\fSetHostState\x12%.shingle.fleet.v1.SetHostStateRequest\x1a&.shingle.fleet.v1.SetHostStateResponse\x12`\n" +
+	"\rSetDriveState\x12&.shingle.fleet.v1.SetDriveStateRequest\x1a'.shingle.fleet.v1.SetDriveStateResponseB9Z7github.com/shingle-storage/shingle/api/fleet/v1;fleetv1b\x06proto3"
 
 var (
 	file_fleet_v1_fleet_proto_rawDescOnce sync.Once
@@ -1374,50 +1571,54 @@ func file_fleet_v1_fleet_proto_rawDescGZIP() []byte {
 	return file_fleet_v1_fleet_proto_rawDescData
 }
 
-var file_fleet_v1_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_fleet_v1_fleet_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_fleet_v1_fleet_proto_goTypes = []any{
-	(*ListRacksRequest)(nil),    // 0: shingle.fleet.v1.ListRacksRequest
-	(*ListRacksResponse)(nil),   // 1: shingle.fleet.v1.ListRacksResponse
-	(*GetRackRequest)(nil),      // 2: shingle.fleet.v1.GetRackRequest
-	(*GetRackResponse)(nil),     // 3: shingle.fleet.v1.GetRackResponse
-	(*ListHostsRequest)(nil),    // 4: shingle.fleet.v1.ListHostsRequest
-	(*ListHostsResponse)(nil),   // 5: shingle.fleet.v1.ListHostsResponse
-	(*GetHostRequest)(nil),      // 6: shingle.fleet.v1.GetHostRequest
-	(*GetHostResponse)(nil),     // 7: shingle.fleet.v1.GetHostResponse
-	(*ListDrivesRequest)(nil),   // 8: shingle.fleet.v1.ListDrivesRequest
-	(*ListDrivesResponse)(nil),  // 9: shingle.fleet.v1.ListDrivesResponse
-	(*GetDriveRequest)(nil),     // 10: shingle.fleet.v1.GetDriveRequest
-	(*GetDriveResponse)(nil),    // 11: shingle.fleet.v1.GetDriveResponse
-	(*ListVolumesRequest)(nil),  // 12: shingle.fleet.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil), // 13: shingle.fleet.v1.ListVolumesResponse
-	(*GetVolumeRequest)(nil),    // 14: shingle.fleet.v1.GetVolumeRequest
-	(*GetVolumeResponse)(nil),   // 15: shingle.fleet.v1.GetVolumeResponse
-	(*AddSiteRequest)(nil),      // 16: shingle.fleet.v1.AddSiteRequest
-	(*AddSiteResponse)(nil),     // 17: shingle.fleet.v1.AddSiteResponse
-	(*AddRoomRequest)(nil),      // 18: shingle.fleet.v1.AddRoomRequest
-	(*AddRoomResponse)(nil),     // 19: shingle.fleet.v1.AddRoomResponse
-	(*AddRowRequest)(nil),       // 20: shingle.fleet.v1.AddRowRequest
-	(*AddRowResponse)(nil),      // 21: shingle.fleet.v1.AddRowResponse
-	(*AddRackRequest)(nil),      // 22: shingle.fleet.v1.AddRackRequest
-	(*AddRackResponse)(nil),     // 23: shingle.fleet.v1.AddRackResponse
-	(*AddHostRequest)(nil),      // 24: shingle.fleet.v1.AddHostRequest
-	(*AddHostResponse)(nil),     // 25: shingle.fleet.v1.AddHostResponse
-	(*Rack)(nil),                // 26: shingle.fleet.v1.Rack
-	(*Host)(nil),                // 27: shingle.fleet.v1.Host
-	(*Drive)(nil),               // 28: shingle.fleet.v1.Drive
-	(*Volume)(nil),              // 29: shingle.fleet.v1.Volume
+	(*ListRacksRequest)(nil),      // 0: shingle.fleet.v1.ListRacksRequest
+	(*ListRacksResponse)(nil),     // 1: shingle.fleet.v1.ListRacksResponse
+	(*GetRackRequest)(nil),        // 2: shingle.fleet.v1.GetRackRequest
+	(*GetRackResponse)(nil),       // 3: shingle.fleet.v1.GetRackResponse
+	(*ListHostsRequest)(nil),      // 4: shingle.fleet.v1.ListHostsRequest
+	(*ListHostsResponse)(nil),     // 5: shingle.fleet.v1.ListHostsResponse
+	(*GetHostRequest)(nil),        // 6: shingle.fleet.v1.GetHostRequest
+	(*GetHostResponse)(nil),       // 7: shingle.fleet.v1.GetHostResponse
+	(*ListDrivesRequest)(nil),     // 8: shingle.fleet.v1.ListDrivesRequest
+	(*ListDrivesResponse)(nil),    // 9: shingle.fleet.v1.ListDrivesResponse
+	(*GetDriveRequest)(nil),       // 10: shingle.fleet.v1.GetDriveRequest
+	(*GetDriveResponse)(nil),      // 11: shingle.fleet.v1.GetDriveResponse
+	(*ListVolumesRequest)(nil),    // 12: shingle.fleet.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),   // 13: shingle.fleet.v1.ListVolumesResponse
+	(*GetVolumeRequest)(nil),      // 14: shingle.fleet.v1.GetVolumeRequest
+	(*GetVolumeResponse)(nil),     // 15: shingle.fleet.v1.GetVolumeResponse
+	(*AddSiteRequest)(nil),        // 16: shingle.fleet.v1.AddSiteRequest
+	(*AddSiteResponse)(nil),       // 17: shingle.fleet.v1.AddSiteResponse
+	(*AddRoomRequest)(nil),        // 18: shingle.fleet.v1.AddRoomRequest
+	(*AddRoomResponse)(nil),       // 19: shingle.fleet.v1.AddRoomResponse
+	(*AddRowRequest)(nil),         // 20: shingle.fleet.v1.AddRowRequest
+	(*AddRowResponse)(nil),        // 21: shingle.fleet.v1.AddRowResponse
+	(*AddRackRequest)(nil),        // 22: shingle.fleet.v1.AddRackRequest
+	(*AddRackResponse)(nil),       // 23: shingle.fleet.v1.AddRackResponse
+	(*AddHostRequest)(nil),        // 24: shingle.fleet.v1.AddHostRequest
+	(*AddHostResponse)(nil),       // 25: shingle.fleet.v1.AddHostResponse
+	(*SetHostStateRequest)(nil),   // 26: shingle.fleet.v1.SetHostStateRequest
+	(*SetHostStateResponse)(nil),  // 27: shingle.fleet.v1.SetHostStateResponse
+	(*SetDriveStateRequest)(nil),  // 28: shingle.fleet.v1.SetDriveStateRequest
+	(*SetDriveStateResponse)(nil), // 29: shingle.fleet.v1.SetDriveStateResponse
+	(*Rack)(nil),                  // 30: shingle.fleet.v1.Rack
+	(*Host)(nil),                  // 31: shingle.fleet.v1.Host
+	(*Drive)(nil),                 // 32: shingle.fleet.v1.Drive
+	(*Volume)(nil),                // 33: shingle.fleet.v1.Volume
 }
 var file_fleet_v1_fleet_proto_depIdxs = []int32{
-	26, // 0: shingle.fleet.v1.ListRacksResponse.racks:type_name -> shingle.fleet.v1.Rack
-	26, // 1: shingle.fleet.v1.GetRackResponse.rack:type_name -> shingle.fleet.v1.Rack
-	27, // 2: shingle.fleet.v1.GetRackResponse.hosts:type_name -> shingle.fleet.v1.Host
-	27, // 3: shingle.fleet.v1.ListHostsResponse.hosts:type_name -> shingle.fleet.v1.Host
-	27, // 4: shingle.fleet.v1.GetHostResponse.host:type_name -> shingle.fleet.v1.Host
-	28, // 5: shingle.fleet.v1.GetHostResponse.drives:type_name -> shingle.fleet.v1.Drive
-	28, // 6: shingle.fleet.v1.ListDrivesResponse.drives:type_name -> shingle.fleet.v1.Drive
-	28, // 7: shingle.fleet.v1.GetDriveResponse.drive:type_name -> shingle.fleet.v1.Drive
-	29, // 8: shingle.fleet.v1.ListVolumesResponse.volumes:type_name -> shingle.fleet.v1.Volume
-	29, // 9: shingle.fleet.v1.GetVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
+	30, // 0: shingle.fleet.v1.ListRacksResponse.racks:type_name -> shingle.fleet.v1.Rack
+	30, // 1: shingle.fleet.v1.GetRackResponse.rack:type_name -> shingle.fleet.v1.Rack
+	31, // 2: shingle.fleet.v1.GetRackResponse.hosts:type_name -> shingle.fleet.v1.Host
+	31, // 3: shingle.fleet.v1.ListHostsResponse.hosts:type_name -> shingle.fleet.v1.Host
+	31, // 4: shingle.fleet.v1.GetHostResponse.host:type_name -> shingle.fleet.v1.Host
+	32, // 5: shingle.fleet.v1.GetHostResponse.drives:type_name -> shingle.fleet.v1.Drive
+	32, // 6: shingle.fleet.v1.ListDrivesResponse.drives:type_name -> shingle.fleet.v1.Drive
+	32, // 7: shingle.fleet.v1.GetDriveResponse.drive:type_name -> shingle.fleet.v1.Drive
+	33, // 8: shingle.fleet.v1.ListVolumesResponse.volumes:type_name -> shingle.fleet.v1.Volume
+	33, // 9: shingle.fleet.v1.GetVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
 	0,  // 10: shingle.fleet.v1.FleetService.ListRacks:input_type -> shingle.fleet.v1.ListRacksRequest
 	2,  // 11: shingle.fleet.v1.FleetService.GetRack:input_type -> shingle.fleet.v1.GetRackRequest
 	4,  // 12: shingle.fleet.v1.FleetService.ListHosts:input_type -> shingle.fleet.v1.ListHostsRequest
@@ -1431,21 +1632,25 @@ var file_fleet_v1_fleet_proto_depIdxs = []int32{
 	20, // 20: shingle.fleet.v1.FleetService.AddRow:input_type -> shingle.fleet.v1.AddRowRequest
 	22, // 21: shingle.fleet.v1.FleetService.AddRack:input_type -> shingle.fleet.v1.AddRackRequest
 	24, // 22: shingle.fleet.v1.FleetService.AddHost:input_type -> shingle.fleet.v1.AddHostRequest
-	1,  // 23: shingle.fleet.v1.FleetService.ListRacks:output_type -> shingle.fleet.v1.ListRacksResponse
-	3,  // 24: shingle.fleet.v1.FleetService.GetRack:output_type -> shingle.fleet.v1.GetRackResponse
-	5,  // 25: shingle.fleet.v1.FleetService.ListHosts:output_type -> shingle.fleet.v1.ListHostsResponse
-	7,  // 26: shingle.fleet.v1.FleetService.GetHost:output_type -> shingle.fleet.v1.GetHostResponse
-	9,  // 27: shingle.fleet.v1.FleetService.ListDrives:output_type -> shingle.fleet.v1.ListDrivesResponse
-	11, // 28: shingle.fleet.v1.FleetService.GetDrive:output_type -> shingle.fleet.v1.GetDriveResponse
-	13, // 29: shingle.fleet.v1.FleetService.ListVolumes:output_type -> shingle.fleet.v1.ListVolumesResponse
-	15, // 30: shingle.fleet.v1.FleetService.GetVolume:output_type -> shingle.fleet.v1.GetVolumeResponse
-	17, // 31: shingle.fleet.v1.FleetService.AddSite:output_type -> shingle.fleet.v1.AddSiteResponse
-	19, // 32: shingle.fleet.v1.FleetService.AddRoom:output_type -> shingle.fleet.v1.AddRoomResponse
-	21, // 33: shingle.fleet.v1.FleetService.AddRow:output_type -> shingle.fleet.v1.AddRowResponse
-	23, // 34: shingle.fleet.v1.FleetService.AddRack:output_type -> shingle.fleet.v1.AddRackResponse
-	25, // 35: shingle.fleet.v1.FleetService.AddHost:output_type -> shingle.fleet.v1.AddHostResponse
-	23, // [23:36] is the sub-list for method output_type
-	10, // [10:23] is the sub-list for method input_type
+	26, // 23: shingle.fleet.v1.FleetService.SetHostState:input_type -> shingle.fleet.v1.SetHostStateRequest
+	28, // 24: shingle.fleet.v1.FleetService.SetDriveState:input_type -> shingle.fleet.v1.SetDriveStateRequest
+	1,  // 25: shingle.fleet.v1.FleetService.ListRacks:output_type -> shingle.fleet.v1.ListRacksResponse
+	3,  // 26: shingle.fleet.v1.FleetService.GetRack:output_type -> shingle.fleet.v1.GetRackResponse
+	5,  // 27: shingle.fleet.v1.FleetService.ListHosts:output_type -> shingle.fleet.v1.ListHostsResponse
+	7,  // 28: shingle.fleet.v1.FleetService.GetHost:output_type -> shingle.fleet.v1.GetHostResponse
+	9,  // 29: shingle.fleet.v1.FleetService.ListDrives:output_type -> shingle.fleet.v1.ListDrivesResponse
+	11, // 30: shingle.fleet.v1.FleetService.GetDrive:output_type -> shingle.fleet.v1.GetDriveResponse
+	13, // 31: shingle.fleet.v1.FleetService.ListVolumes:output_type -> shingle.fleet.v1.ListVolumesResponse
+	15, // 32: shingle.fleet.v1.FleetService.GetVolume:output_type -> shingle.fleet.v1.GetVolumeResponse
+	17, // 33: shingle.fleet.v1.FleetService.AddSite:output_type -> shingle.fleet.v1.AddSiteResponse
+	19, // 34: shingle.fleet.v1.FleetService.AddRoom:output_type -> shingle.fleet.v1.AddRoomResponse
+	21, // 35: shingle.fleet.v1.FleetService.AddRow:output_type -> shingle.fleet.v1.AddRowResponse
+	23, // 36: shingle.fleet.v1.FleetService.AddRack:output_type -> shingle.fleet.v1.AddRackResponse
+	25, // 37: shingle.fleet.v1.FleetService.AddHost:output_type -> shingle.fleet.v1.AddHostResponse
+	27, // 38: shingle.fleet.v1.FleetService.SetHostState:output_type -> shingle.fleet.v1.SetHostStateResponse
+	29, // 39: shingle.fleet.v1.FleetService.SetDriveState:output_type -> shingle.fleet.v1.SetDriveStateResponse
+	25, // [25:40] is the sub-list for method output_type
+	10, // [10:25] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1463,7 +1668,7 @@ func file_fleet_v1_fleet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fleet_v1_fleet_proto_rawDesc), len(file_fleet_v1_fleet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -60,6 +60,12 @@ const (
 	FleetServiceAddRackProcedure = "/shingle.fleet.v1.FleetService/AddRack"
 	// FleetServiceAddHostProcedure is the fully-qualified name of the FleetService's AddHost RPC.
 	FleetServiceAddHostProcedure = "/shingle.fleet.v1.FleetService/AddHost"
+	// FleetServiceSetHostStateProcedure is the fully-qualified name of the FleetService's SetHostState
+	// RPC.
+	FleetServiceSetHostStateProcedure = "/shingle.fleet.v1.FleetService/SetHostState"
+	// FleetServiceSetDriveStateProcedure is the fully-qualified name of the FleetService's
+	// SetDriveState RPC.
+	FleetServiceSetDriveStateProcedure = "/shingle.fleet.v1.FleetService/SetDriveState"
 )
 
 // FleetServiceClient is a client for the shingle.fleet.v1.FleetService service.
@@ -81,6 +87,12 @@ type FleetServiceClient interface {
 	// AddHost records a host on an operator's word, before (or instead of)
 	// its agent joining with a token.
 	AddHost(context.Context, *connect.Request[v1.AddHostRequest]) (*connect.Response[v1.AddHostResponse], error)
+	// SetHostState moves a host through its life (provisioning, in_service,
+	// maintenance, retired). Only in-service hosts take new data.
+	SetHostState(context.Context, *connect.Request[v1.SetHostStateRequest]) (*connect.Response[v1.SetHostStateResponse], error)
+	// SetDriveState moves a drive through its workflow; an illegal move is
+	// refused with the moves allowed from the drive's state.
+	SetDriveState(context.Context, *connect.Request[v1.SetDriveStateRequest]) (*connect.Response[v1.SetDriveStateResponse], error)
 }
 
 // NewFleetServiceClient constructs a client for the shingle.fleet.v1.FleetService service. By
@@ -180,24 +192,38 @@ func NewFleetServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(fleetServiceMethods.ByName("AddHost")),
 			connect.WithClientOptions(opts...),
 		),
+		setHostState: connect.NewClient[v1.SetHostStateRequest, v1.SetHostStateResponse](
+			httpClient,
+			baseURL+FleetServiceSetHostStateProcedure,
+			connect.WithSchema(fleetServiceMethods.ByName("SetHostState")),
+			connect.WithClientOptions(opts...),
+		),
+		setDriveState: connect.NewClient[v1.SetDriveStateRequest, v1.SetDriveStateResponse](
+			httpClient,
+			baseURL+FleetServiceSetDriveStateProcedure,
+			connect.WithSchema(fleetServiceMethods.ByName("SetDriveState")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // fleetServiceClient implements FleetServiceClient.
 type fleetServiceClient struct {
-	listRacks   *connect.Client[v1.ListRacksRequest, v1.ListRacksResponse]
-	getRack     *connect.Client[v1.GetRackRequest, v1.GetRackResponse]
-	listHosts   *connect.Client[v1.ListHostsRequest, v1.ListHostsResponse]
-	getHost     *connect.Client[v1.GetHostRequest, v1.GetHostResponse]
-	listDrives  *connect.Client[v1.ListDrivesRequest, v1.ListDrivesResponse]
-	getDrive    *connect.Client[v1.GetDriveRequest, v1.GetDriveResponse]
-	listVolumes *connect.Client[v1.ListVolumesRequest, v1.ListVolumesResponse]
-	getVolume   *connect.Client[v1.GetVolumeRequest, v1.GetVolumeResponse]
-	addSite     *connect.Client[v1.AddSiteRequest, v1.AddSiteResponse]
-	addRoom     *connect.Client[v1.AddRoomRequest, v1.AddRoomResponse]
-	addRow      *connect.Client[v1.AddRowRequest, v1.AddRowResponse]
-	addRack     *connect.Client[v1.AddRackRequest, v1.AddRackResponse]
-	addHost     *connect.Client[v1.AddHostRequest, v1.AddHostResponse]
+	listRacks     *connect.Client[v1.ListRacksRequest, v1.ListRacksResponse]
+	getRack       *connect.Client[v1.GetRackRequest, v1.GetRackResponse]
+	listHosts     *connect.Client[v1.ListHostsRequest, v1.ListHostsResponse]
+	getHost       *connect.Client[v1.GetHostRequest, v1.GetHostResponse]
+	listDrives    *connect.Client[v1.ListDrivesRequest, v1.ListDrivesResponse]
+	getDrive      *connect.Client[v1.GetDriveRequest, v1.GetDriveResponse]
+	listVolumes   *connect.Client[v1.ListVolumesRequest, v1.ListVolumesResponse]
+	getVolume     *connect.Client[v1.GetVolumeRequest, v1.GetVolumeResponse]
+	addSite       *connect.Client[v1.AddSiteRequest, v1.AddSiteResponse]
+	addRoom       *connect.Client[v1.AddRoomRequest, v1.AddRoomResponse]
+	addRow        *connect.Client[v1.AddRowRequest, v1.AddRowResponse]
+	addRack       *connect.Client[v1.AddRackRequest, v1.AddRackResponse]
+	addHost       *connect.Client[v1.AddHostRequest, v1.AddHostResponse]
+	setHostState  *connect.Client[v1.SetHostStateRequest, v1.SetHostStateResponse]
+	setDriveState *connect.Client[v1.SetDriveStateRequest, v1.SetDriveStateResponse]
 }
 
 // ListRacks calls shingle.fleet.v1.FleetService.ListRacks.
@@ -265,6 +291,16 @@ func (c *fleetServiceClient) AddHost(ctx context.Context, req *connect.Request[v
 	return c.addHost.CallUnary(ctx, req)
 }
 
+// SetHostState calls shingle.fleet.v1.FleetService.SetHostState.
+func (c *fleetServiceClient) SetHostState(ctx context.Context, req *connect.Request[v1.SetHostStateRequest]) (*connect.Response[v1.SetHostStateResponse], error) {
+	return c.setHostState.CallUnary(ctx, req)
+}
+
+// SetDriveState calls shingle.fleet.v1.FleetService.SetDriveState.
+func (c *fleetServiceClient) SetDriveState(ctx context.Context, req *connect.Request[v1.SetDriveStateRequest]) (*connect.Response[v1.SetDriveStateResponse], error) {
+	return c.setDriveState.CallUnary(ctx, req)
+}
+
 // FleetServiceHandler is an implementation of the shingle.fleet.v1.FleetService service.
 type FleetServiceHandler interface {
 	ListRacks(context.Context, *connect.Request[v1.ListRacksRequest]) (*connect.Response[v1.ListRacksResponse], error)
@@ -284,6 +320,12 @@ type FleetServiceHandler interface {
 	// AddHost records a host on an operator's word, before (or instead of)
 	// its agent joining with a token.
 	AddHost(context.Context, *connect.Request[v1.AddHostRequest]) (*connect.Response[v1.AddHostResponse], error)
+	// SetHostState moves a host through its life (provisioning, in_service,
+	// maintenance, retired). Only in-service hosts take new data.
+	SetHostState(context.Context, *connect.Request[v1.SetHostStateRequest]) (*connect.Response[v1.SetHostStateResponse], error)
+	// SetDriveState moves a drive through its workflow; an illegal move is
+	// refused with the moves allowed from the drive's state.
+	SetDriveState(context.Context, *connect.Request[v1.SetDriveStateRequest]) (*connect.Response[v1.SetDriveStateResponse], error)
 }
 
 // NewFleetServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -379,6 +421,18 @@ func NewFleetServiceHandler(svc FleetServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(fleetServiceMethods.ByName("AddHost")),
 		connect.WithHandlerOptions(opts...),
 	)
+	fleetServiceSetHostStateHandler := connect.NewUnaryHandler(
+		FleetServiceSetHostStateProcedure,
+		svc.SetHostState,
+		connect.WithSchema(fleetServiceMethods.ByName("SetHostState")),
+		connect.WithHandlerOptions(opts...),
+	)
+	fleetServiceSetDriveStateHandler := connect.NewUnaryHandler(
+		FleetServiceSetDriveStateProcedure,
+		svc.SetDriveState,
+		connect.WithSchema(fleetServiceMethods.ByName("SetDriveState")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/shingle.fleet.v1.FleetService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case FleetServiceListRacksProcedure:
@@ -407,6 +461,10 @@ func NewFleetServiceHandler(svc FleetServiceHandler, opts ...connect.HandlerOpti
 			fleetServiceAddRackHandler.ServeHTTP(w, r)
 		case FleetServiceAddHostProcedure:
 			fleetServiceAddHostHandler.ServeHTTP(w, r)
+		case FleetServiceSetHostStateProcedure:
+			fleetServiceSetHostStateHandler.ServeHTTP(w, r)
+		case FleetServiceSetDriveStateProcedure:
+			fleetServiceSetDriveStateHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -466,4 +524,12 @@ func (UnimplementedFleetServiceHandler) AddRack(context.Context, *connect.Reques
 
 func (UnimplementedFleetServiceHandler) AddHost(context.Context, *connect.Request[v1.AddHostRequest]) (*connect.Response[v1.AddHostResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.fleet.v1.FleetService.AddHost is not implemented"))
+}
+
+func (UnimplementedFleetServiceHandler) SetHostState(context.Context, *connect.Request[v1.SetHostStateRequest]) (*connect.Response[v1.SetHostStateResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.fleet.v1.FleetService.SetHostState is not implemented"))
+}
+
+func (UnimplementedFleetServiceHandler) SetDriveState(context.Context, *connect.Request[v1.SetDriveStateRequest]) (*connect.Response[v1.SetDriveStateResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.fleet.v1.FleetService.SetDriveState is not implemented"))
 }

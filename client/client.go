@@ -1,0 +1,119 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
+	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
+)
+
+// Config says how to reach the fleet.
+type Config struct {
+	// Fleet lists fleetd API addresses (host:port); calls go to the first
+	// that answers.
+	Fleet []string
+	// TLS is the client's mutual TLS configuration: the cluster CA and a
+	// certificate it signed (pki.ClientConfig).
+	TLS *tls.Config
+	// Tries is how many volumes a put tries before giving up (4).
+	Tries int
+}
+
+// Client stores and reads blobs. It is safe for concurrent use; share
+// one per process.
+type Client struct {
+	cfg   Config
+	fleet []fleetv1connect.VolumeServiceClient
+	data  *datapath.Client
+	http  *http.Client
+
+	mu      sync.Mutex
+	lease   *lease
+	retired []uint64                     // volumes to report at the next lease
+	located map[uint64]*fleetv1.Location // volume locations, refreshed on trouble
+	coded   map[uint64]*codedVolume      // headers of encoded volumes
+}
+
+// lease is a volume the client writes to until it expires or fails.
+type lease struct {
+	loc     *fleetv1.Location
+	expires time.Time
+}
+
+// New returns a client of the fleet cfg describes. Nothing is connected
+// until the first call.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.Fleet) == 0 {
+		return nil, errors.New("client: no fleetd address; give at least one host:port")
+	}
+	if cfg.TLS == nil {
+		return nil, errors.New("client: no TLS configuration; the fleet and its agents accept only clients with a certificate from the cluster CA")
+	}
+	if cfg.Tries <= 0 {
+		cfg.Tries = 4
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: hc}, http: hc, located: map[uint64]*fleetv1.Location{}, coded: map[uint64]*codedVolume{}}
+	for _, a := range cfg.Fleet {
+		c.fleet = append(c.fleet, fleetv1connect.NewVolumeServiceClient(hc, "https://"+a))
+	}
+	return c, nil
+}
+
+// Close drops idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// callFleet sends a call to each fleetd server in turn until one
+// answers (an answer may be an error). A server that cannot be reached,
+// or that knows no leader, is skipped.
+func callFleet[Res any](ctx context.Context, c *Client, call func(fleetv1connect.VolumeServiceClient) (*connect.Response[Res], error)) (*Res, error) {
+	var errs []error
+	for i, f := range c.fleet {
+		res, err := call(f)
+		if err == nil {
+			return res.Msg, nil
+		}
+		code := connect.CodeOf(err)
+		var ce *connect.Error
+		noLeader := errors.As(err, &ce) && ce.Meta().Get(fleetv1.MetaNoLeader) != ""
+		if ctx.Err() != nil || (code != connect.CodeUnavailable && !noLeader) {
+			return nil, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", c.cfg.Fleet[i], err))
+	}
+	return nil, fmt.Errorf("client: no fleetd server answered: %w", errors.Join(errs...))
+}
+
+// locate returns where volume id is: from the cache unless refresh is
+// set, else from fleetd.
+func (c *Client) locate(ctx context.Context, id uint64, refresh bool) (*fleetv1.Location, error) {
+	c.mu.Lock()
+	loc := c.located[id]
+	c.mu.Unlock()
+	if loc != nil && !refresh {
+		return loc, nil
+	}
+	res, err := callFleet(ctx, c, func(f fleetv1connect.VolumeServiceClient) (*connect.Response[fleetv1.LocateResponse], error) {
+		return f.Locate(ctx, connect.NewRequest(&fleetv1.LocateRequest{Volume: id}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.located[id] = res.GetLocation()
+	c.mu.Unlock()
+	return res.GetLocation(), nil
+}
+
+// Locate returns where volume id is, as fleetd sees it now.
+func (c *Client) Locate(ctx context.Context, id uint64) (*fleetv1.Location, error) {
+	return c.locate(ctx, id, true)
+}

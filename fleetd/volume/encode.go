@@ -1,0 +1,276 @@
+package volume
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shingle-storage/shingle/agent/datapath"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
+	"github.com/shingle-storage/shingle/fleetd/placement"
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// encodeSealed erasure codes sealed, replicated volumes, oldest first,
+// one at a time, and removes replicas left behind by earlier encodings.
+func (m *Manager) encodeSealed(ctx context.Context) {
+	var todo []state.VolumeID
+	m.fleet.Read(func(st *state.State) {
+		for _, v := range st.Volumes() {
+			if v.State == state.VolumeSealed && !v.Scheme.Coded() {
+				todo = append(todo, v.ID)
+			}
+		}
+	})
+	m.mu.Lock()
+	m.status.encodeWaiting = len(todo)
+	m.mu.Unlock()
+	m.dropLeftovers(ctx)
+	for _, id := range todo {
+		if ctx.Err() != nil {
+			return
+		}
+		loc, ok := m.Locate(id)
+		if !ok || loc.Volume.State != state.VolumeSealed {
+			continue
+		}
+		// A volume that lost a replica is repaired first: encoding reads
+		// one replica, and it must not be the last one left.
+		if lost := m.lostMembers(loc, false); len(lost) > 0 {
+			continue
+		}
+		start := time.Now()
+		n, err := m.Encode(ctx, loc)
+		if err != nil {
+			m.log.Warn("encoding volume failed; will retry", "volume", id, "err", err)
+			continue
+		}
+		m.log.Info("encoded volume", "volume", id, "code", m.opts.Code.String(), "image_bytes", n, "took", time.Since(start).Round(time.Millisecond))
+		m.mu.Lock()
+		m.status.encoded++
+		m.status.encodeWaiting--
+		m.mu.Unlock()
+	}
+}
+
+// leftover is an extent that no placement names any more (the replicas
+// of an encoded volume) and that could not be deleted yet.
+type leftover struct {
+	h     Holder
+	vol   state.VolumeID
+	tries int
+}
+
+// maxLeftoverTries bounds the retries of one leftover's deletion: a drive
+// that stays dead keeps its extents, and the fleet cross-check reports
+// them if its agent ever lists them again.
+const maxLeftoverTries = 100
+
+// dropLeftovers retries deleting leftover extents.
+func (m *Manager) dropLeftovers(ctx context.Context) {
+	m.mu.Lock()
+	todo := m.leftovers
+	m.leftovers = nil
+	m.mu.Unlock()
+	for _, l := range todo {
+		if err := m.deleteExtent(ctx, l.h); err != nil && l.tries < maxLeftoverTries {
+			l.tries++
+			m.mu.Lock()
+			m.leftovers = append(m.leftovers, l)
+			m.mu.Unlock()
+		}
+	}
+}
+
+// Encode erasure codes the sealed volume at loc: it seals the replicas on
+// their agents, reads every live blob from one sealed replica, builds and
+// encodes the volume image, places the shards, writes them (chunks and
+// header) and seals them, then reads every shard back and checks its
+// checksum, reconstructs the image from only k shards with the first data
+// shards left out, and checks every blob against the index. Only then is
+// the encoding recorded (a compare-and-swap on the generation), and only
+// after that are the replicas deleted. It returns the image's size.
+func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
+	vol := loc.Volume
+	codec, err := erasure.NewCodec(erasureScheme(m.opts.Code))
+	if err != nil {
+		return 0, err
+	}
+	// 1. Seal every reachable replica; read from a sealed one.
+	var sources []Holder
+	for _, h := range loc.Holders {
+		if h.Address != "" && m.sealExtent(ctx, h) == nil {
+			sources = append(sources, h)
+		}
+	}
+	if len(sources) == 0 {
+		return 0, fmt.Errorf("no replica of %s could be sealed on its agent", fmtVolume(vol.ID))
+	}
+	// 2. Read the live blobs into the builder.
+	var enc *erasure.Encoded
+	var readErr error
+	for _, src := range sources {
+		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
+			ChunkSize: int64(m.opts.ChunkSize), SizeHint: int64(m.opts.VolumeBytes)})
+		if err != nil {
+			return 0, err
+		}
+		_, err = m.agents.Data.Stream(ctx, src.Address, src.Drive, src.Extent, func(k datapath.Key, blob []byte) error {
+			return b.Add(erasure.Key(k), blob)
+		})
+		if isGone(err) {
+			// The extent never got a record before its agent restarted:
+			// the volume holds nothing on that replica, and so, since
+			// every acknowledged blob is on every replica, nothing.
+			err = nil
+		}
+		if err == nil {
+			enc, readErr = b.Finish()
+			break
+		}
+		readErr = fmt.Errorf("reading replica on drive %s: %w", src.Drive, err)
+	}
+	if enc == nil {
+		return 0, readErr
+	}
+	// 3. Place the shards.
+	width := m.opts.Code.Width()
+	shardBytes := uint64(enc.Header.ShardLen) + uint64(enc.Header.ShardLen/int64(m.opts.ChunkSize)+2)*8192
+	var drives []string
+	m.fleet.Read(func(st *state.State) {
+		var p *placement.Planner
+		if p, err = m.planner(st); err != nil {
+			return
+		}
+		drives, err = p.Place(placement.Rule{Width: width, Domain: m.opts.Domain, MemberBytes: shardBytes, Key: uint64(vol.ID)})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("placing %d shards: %w", width, err)
+	}
+	coded := vol
+	coded.Scheme, coded.Placement, coded.State = m.opts.Code, drives, state.VolumeEncoded
+	var shardLoc Location
+	m.fleet.Read(func(st *state.State) { shardLoc = Locate(st, coded, m.fleet.Host) })
+	header, err := erasure.EncodeHeader(enc.Header)
+	if err != nil {
+		return 0, err
+	}
+	// 4. Write the shards, all at once.
+	var done atomic.Uint64
+	pace := newPacer(m.opts.RepairBytesPerSecond)
+	errs := make([]error, width)
+	var wg sync.WaitGroup
+	for i, h := range shardLoc.Holders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pace, func(n int) { done.Add(uint64(n)) })
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		m.abandon(ctx, shardLoc)
+		return 0, fmt.Errorf("writing shards: %w", err)
+	}
+	// 5. Read every shard back, check it, and decode the volume from k
+	// shards without the first m data shards.
+	if err := m.verifyEncoded(ctx, shardLoc, codec, enc); err != nil {
+		m.abandon(ctx, shardLoc)
+		return 0, fmt.Errorf("verifying the shards: %w", err)
+	}
+	// 6. Record it; the compare-and-swap fails if the replicas moved.
+	if _, err := m.fleet.Propose(ctx, &state.EncodeVolume{ID: vol.ID, ExpectedGeneration: vol.Generation, Scheme: m.opts.Code,
+		Placement: drives, MemberBytes: shardBytes}); err != nil {
+		m.abandon(ctx, shardLoc)
+		return 0, fmt.Errorf("recording the encoding: %w", err)
+	}
+	// 7. The replicas are no longer named by the state: delete them.
+	for _, h := range loc.Holders {
+		if err := m.deleteExtent(ctx, h); err != nil {
+			m.log.Warn("could not delete a replica of an encoded volume yet; will retry", "volume", vol.ID, "drive", h.Drive, "err", err)
+			m.mu.Lock()
+			m.leftovers = append(m.leftovers, leftover{h: h, vol: vol.ID})
+			m.mu.Unlock()
+		}
+	}
+	return enc.Header.ImageLen, nil
+}
+
+// abandon deletes the shard extents of an encoding that will not be
+// recorded. Failures are left for the cross-check: nothing names them.
+func (m *Manager) abandon(ctx context.Context, shardLoc Location) {
+	for _, h := range shardLoc.Holders {
+		_ = m.deleteExtent(ctx, h)
+	}
+}
+
+// verifyEncoded reads every shard back and checks it against the header,
+// then rebuilds the image from k shards, leaving out the first data
+// shards (as many as the code tolerates losing), and checks that every
+// blob of the index is in it with the right checksum.
+func (m *Manager) verifyEncoded(ctx context.Context, shardLoc Location, codec *erasure.Codec, enc *erasure.Encoded) error {
+	h := enc.Header
+	shards := make([][]byte, len(shardLoc.Holders))
+	errs := make([]error, len(shards))
+	var wg sync.WaitGroup
+	for i, ho := range shardLoc.Holders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := m.readShard(ctx, ho, h.Volume, i, h.ShardLen, h.ChunkSize)
+			if err == nil {
+				err = h.CheckShard(i, b)
+			}
+			if err == nil {
+				if got, herr := m.readHeader(ctx, ho, h.Volume, i); herr != nil || got.ShardCRCs[i] != h.ShardCRCs[i] {
+					err = fmt.Errorf("shard %d's stored header does not read back: %v", i, herr)
+				}
+			}
+			shards[i], errs[i] = b, err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	drop := min(codec.Tolerance(), h.Scheme.Data)
+	for i := range drop {
+		shards[i] = nil
+	}
+	if err := codec.Reconstruct(shards); err != nil {
+		return fmt.Errorf("decode check: %w", err)
+	}
+	image := make([]byte, 0, h.ShardLen*int64(h.Scheme.Data))
+	for i := range h.Scheme.Data {
+		image = append(image, shards[i]...)
+	}
+	image = image[:h.ImageLen]
+	if !bytes.Equal(image, enc.Image[:h.ImageLen]) {
+		return errors.New("decode check: the image rebuilt from parity differs from the one encoded")
+	}
+	entries, err := erasure.DecodeIndexPage(image[h.IndexOffset:h.ImageLen])
+	if err != nil {
+		return fmt.Errorf("decode check: the index: %w", err)
+	}
+	if uint64(len(entries)) != h.BlobCount {
+		return fmt.Errorf("decode check: the index lists %d blobs, the header %d", len(entries), h.BlobCount)
+	}
+	for _, e := range entries {
+		if err := e.Verify(image[e.Offset : e.Offset+uint64(e.Len)]); err != nil {
+			return fmt.Errorf("decode check: %w", err)
+		}
+	}
+	return nil
+}
+
+// erasureScheme converts a state scheme to the codec's.
+func erasureScheme(s state.Scheme) erasure.Scheme {
+	if s.Kind == state.LocalReconstruction {
+		return erasure.LRC(s.Data, s.LocalGroups, s.Parity)
+	}
+	return erasure.RS(s.Data, s.Parity)
+}

@@ -1,0 +1,168 @@
+package volume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shingle-storage/shingle/fleetd/placement"
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// Fleet is what the manager needs of the fleetd server it runs in.
+type Fleet interface {
+	// Read calls fn with the replicated state; fn must not keep it.
+	Read(fn func(*state.State))
+	// Propose applies a command through Raft and returns its result, or
+	// the state machine's rejection (*state.Error).
+	Propose(ctx context.Context, c state.Command) (state.Result, error)
+	// Host is the leader's view of a host's heartbeats.
+	Host(id string) HostView
+	// Drive is what a drive's agent last reported, if anything.
+	Drive(id string) (DriveView, bool)
+}
+
+// HostView is the leader's view of a host's heartbeats.
+type HostView struct {
+	// Reachability is reachable, unreachable or unknown (no heartbeat yet
+	// since this server became leader).
+	Reachability string
+	// RepairCandidate is set once the host has been unreachable for longer
+	// than the repair grace period.
+	RepairCandidate bool
+}
+
+// The HostView reachabilities: heartbeats arrive, they stopped for longer
+// than the heartbeat timeout, or this leader has not waited that long
+// yet.
+const (
+	Reachable   = "reachable"
+	Unreachable = "unreachable"
+)
+
+// DriveView is what a drive's agent last reported.
+type DriveView struct {
+	// Report is its free space and load, for placement.
+	Report placement.Report
+	// Health is the agent's verdict: ok, suspect, failing, or failed (the
+	// drive no longer reads or writes).
+	Health string
+}
+
+// HealthFailed is the health an agent reports for a drive that no longer
+// reads or writes (every zone offline, or the device gone).
+const HealthFailed = "failed"
+
+// Options tune the manager. The zero value of each field means its
+// default.
+type Options struct {
+	// Replicas is the number of copies of an open volume (3).
+	Replicas int
+	// Code is the erasure code sealed volumes are encoded with (RS(6,3)).
+	Code state.Scheme
+	// VolumeBytes is the space a replica reserves on its drive, and so the
+	// most a volume holds: the agents' extent size (1 GiB).
+	VolumeBytes uint64
+	// OpenVolumes is how many open volumes the leader keeps for leases (4).
+	OpenVolumes int
+	// MaxAge is how long a volume stays open before it is sealed (1h).
+	MaxAge time.Duration
+	// Domain is the failure domain of placements (rack).
+	Domain placement.Domain
+	// ChunkSize is the size of the records shards are stored in (256 KiB).
+	ChunkSize int
+	// RepairBytesPerSecond caps how fast one repair or encoding writes,
+	// so background work leaves the drives to clients (0: no cap).
+	RepairBytesPerSecond float64
+	// Interval is how often the background work looks for something to
+	// do (2s).
+	Interval time.Duration
+	// Seed varies the copysets between clusters.
+	Seed uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Replicas == 0 {
+		o.Replicas = 3
+	}
+	if o.Code.Kind == "" {
+		o.Code = state.RS(6, 3)
+	}
+	if o.VolumeBytes == 0 {
+		o.VolumeBytes = 1 << 30
+	}
+	if o.OpenVolumes == 0 {
+		o.OpenVolumes = 4
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = time.Hour
+	}
+	if o.Domain == "" {
+		o.Domain = placement.DomainRack
+	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = 256 << 10
+	}
+	if o.Interval == 0 {
+		o.Interval = 2 * time.Second
+	}
+	return o
+}
+
+// Manager runs the life of volumes on the leader. Its methods are safe
+// for concurrent use. The background work runs in Run, which the server
+// starts when it becomes leader and stops when it is not.
+type Manager struct {
+	fleet  Fleet
+	agents *Agents
+	opts   Options
+	log    *slog.Logger
+
+	createMu sync.Mutex // one volume creation at a time
+
+	mu        sync.Mutex
+	next      int                          // round robin over open volumes
+	seen      map[state.VolumeID]time.Time // when this leader first saw each open volume
+	retiring  map[state.VolumeID]bool      // open volumes being sealed
+	status    repairStatus                 // what the background work is doing
+	leftovers []leftover                   // extents to delete when their agents answer
+}
+
+// New returns a manager over fleet that reaches agents with agents.
+func New(fleet Fleet, agents *Agents, opts Options, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Manager{fleet: fleet, agents: agents, opts: opts.withDefaults(), log: log,
+		seen: map[state.VolumeID]time.Time{}, retiring: map[state.VolumeID]bool{}}
+}
+
+// Options returns the options in force, defaults filled in.
+func (m *Manager) Options() Options { return m.opts }
+
+// errNoVolume is wrapped by Lease when no volume can be had.
+var errNoVolume = errors.New("no open volume can be made")
+
+// planner returns a placement planner over the current fleet.
+func (m *Manager) planner(st *state.State) (*placement.Planner, error) {
+	cands := placement.Candidates(st, func(id string) (placement.Report, bool) {
+		v, ok := m.fleet.Drive(id)
+		return v.Report, ok
+	})
+	// A drive whose host does not heartbeat, or that its agent reports
+	// failed, takes no new member.
+	for i := range cands {
+		h := m.fleet.Host(cands[i].Host)
+		v, _ := m.fleet.Drive(cands[i].ID)
+		if h.Reachability != Reachable || v.Health == HealthFailed {
+			cands[i].InService = false
+		}
+	}
+	return placement.New(cands, placement.Options{Seed: m.opts.Seed})
+}
+
+// fmtVolume names a volume in messages.
+func fmtVolume(id state.VolumeID) string { return fmt.Sprintf("volume %d", id) }

@@ -1,0 +1,396 @@
+package volume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/shingle-storage/shingle/agent/datapath"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
+	"github.com/shingle-storage/shingle/fleetd/placement"
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// lostMembers returns the members of loc that count as lost, with why.
+// A member is lost when its drive failed or was retired, its agent
+// reports the drive failed, or its host has been unreachable past the
+// repair grace period; with urgent set (the volume is at its last
+// margin, or open and so unwritable) an unreachable host counts at once.
+// A host not heard from since this server became leader is not counted:
+// the leader has not waited a heartbeat timeout for it yet.
+func (m *Manager) lostMembers(loc Location, urgent bool) map[int]string {
+	var out map[int]string
+	for _, h := range loc.Holders {
+		why := ""
+		switch {
+		case h.DriveState == state.DriveFailed || h.DriveState == state.DriveRetired || h.DriveState == state.DriveAwaitingReplacement:
+			why = "drive " + h.Drive + " is " + string(h.DriveState)
+		case h.Address == "":
+			why = "host " + h.Host + " has no address"
+		}
+		if why == "" {
+			if v, ok := m.fleet.Drive(h.Drive); ok && v.Health == HealthFailed {
+				why = "agent reports drive " + h.Drive + " failed"
+			}
+		}
+		if why == "" {
+			hv := m.fleet.Host(h.Host)
+			switch {
+			case hv.RepairCandidate:
+				why = "host " + h.Host + " unreachable past the repair grace period"
+			case urgent && hv.Reachability == Unreachable:
+				why = "host " + h.Host + " is " + hv.Reachability
+			}
+		}
+		if why != "" {
+			if out == nil {
+				out = map[int]string{}
+			}
+			out[h.Index] = why
+		}
+	}
+	return out
+}
+
+// tolerance is how many members a volume can lose without losing data.
+func tolerance(s state.Scheme) int {
+	if !s.Coded() {
+		return s.Replicas - 1
+	}
+	c, err := erasure.NewCodec(erasureScheme(s))
+	if err != nil {
+		return s.Parity
+	}
+	return c.Tolerance()
+}
+
+// findRepairs lists the volumes that lost members, least margin first. A
+// volume one loss from data loss does not wait for the grace period: its
+// unreachable members count as lost at once.
+func (m *Manager) findRepairs() []Task {
+	var tasks []Task
+	m.fleet.Read(func(st *state.State) {
+		for _, v := range st.Volumes() {
+			if v.State == state.VolumeOpen {
+				continue // sealed first (sealStale), then repaired
+			}
+			loc := Locate(st, v, m.fleet.Host)
+			f := tolerance(v.Scheme)
+			lost := m.lostMembers(loc, false)
+			// At the last margin, or past it, an unreachable member is
+			// not waited for: one more loss would lose data.
+			if urgent := m.lostMembers(loc, true); len(urgent) > len(lost) && len(urgent) >= f {
+				lost = urgent
+			}
+			if len(lost) == 0 {
+				continue
+			}
+			t := Task{Volume: v.ID, Scheme: v.Scheme, Margin: f - len(lost)}
+			for i := range loc.Holders {
+				if why, ok := lost[i]; ok {
+					t.Lost = append(t.Lost, i)
+					t.LostDrives = append(t.LostDrives, loc.Holders[i].Drive)
+					if t.Reason == "" {
+						t.Reason = why
+					}
+				}
+			}
+			tasks = append(tasks, t)
+		}
+	})
+	sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].Margin < tasks[j].Margin })
+	return tasks
+}
+
+// repair marks drives their agents report failed as failed, then
+// rebuilds lost members, most urgent first.
+func (m *Manager) repair(ctx context.Context) {
+	m.failDeadDrives(ctx)
+	tasks := m.findRepairs()
+	m.mu.Lock()
+	m.status.queued = tasks
+	m.mu.Unlock()
+	for len(tasks) > 0 && ctx.Err() == nil {
+		t := tasks[0]
+		tasks = tasks[1:]
+		m.mu.Lock()
+		m.status.queued = tasks
+		if m.status.running == nil {
+			m.status.running = map[state.VolumeID]*Task{}
+		}
+		m.status.running[t.Volume] = &t
+		m.mu.Unlock()
+		err := m.repairVolume(ctx, &t)
+		m.mu.Lock()
+		delete(m.status.running, t.Volume)
+		if m.status.lastErr == nil {
+			m.status.lastErr = map[state.VolumeID]string{}
+		}
+		if err != nil {
+			m.status.failed++
+			m.status.lastErr[t.Volume] = err.Error()
+		} else {
+			delete(m.status.lastErr, t.Volume)
+		}
+		m.mu.Unlock()
+		if err != nil {
+			m.log.Warn("repair failed; will retry", "volume", t.Volume, "lost", t.LostDrives, "err", err)
+		}
+	}
+}
+
+// failDeadDrives records as failed the drives in service whose agents
+// report them failed, so the fleet and its operators see them as such.
+func (m *Manager) failDeadDrives(ctx context.Context) {
+	var dead []string
+	m.fleet.Read(func(st *state.State) {
+		for _, d := range st.Drives() {
+			switch d.State {
+			case state.DriveInService, state.DriveSuspect, state.DriveDraining:
+				if v, ok := m.fleet.Drive(d.ID); ok && v.Health == HealthFailed {
+					dead = append(dead, d.ID)
+				}
+			}
+		}
+	})
+	for _, id := range dead {
+		if _, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveFailed, Reason: "agent: the drive no longer reads or writes"}); err != nil {
+			m.log.Warn("could not mark a dead drive failed", "drive", id, "err", err)
+			continue
+		}
+		m.log.Warn("drive failed; its volumes will be repaired", "drive", id)
+	}
+}
+
+// repairVolume rebuilds the lost members of one volume, one at a time,
+// each ending in a compare-and-swap on the generation.
+func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
+	for _, idx := range t.Lost {
+		loc, ok := m.Locate(t.Volume)
+		if !ok {
+			return nil // deleted meanwhile
+		}
+		start := time.Now()
+		n, err := m.rebuildMember(ctx, loc, t, idx)
+		if err != nil {
+			return fmt.Errorf("member %d: %w", idx, err)
+		}
+		m.mu.Lock()
+		m.status.repaired++
+		m.status.repairedBytes += n
+		m.status.rate = append(m.status.rate, rateSample{bytes: n, took: time.Since(start)})
+		if len(m.status.rate) > 16 {
+			m.status.rate = m.status.rate[1:]
+		}
+		m.mu.Unlock()
+		m.log.Info("repaired volume member", "volume", t.Volume, "member", idx, "lost_drive", loc.Holders[idx].Drive,
+			"bytes", n, "took", time.Since(start).Round(time.Millisecond), "reads", t.Reads)
+	}
+	return nil
+}
+
+// rebuildMember places member idx of loc on a new drive, rebuilds it
+// there, checks it, and records the new placement. It returns the bytes
+// rebuilt.
+func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx int) (uint64, error) {
+	vol := loc.Volume
+	var drive string
+	var err error
+	m.fleet.Read(func(st *state.State) {
+		var p *placement.Planner
+		if p, err = m.planner(st); err != nil {
+			return
+		}
+		drive, err = p.Replace(vol.Placement, idx, placement.Rule{Width: len(vol.Placement), Domain: m.opts.Domain, MemberBytes: vol.MemberBytes, Key: uint64(vol.ID)})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("choosing a drive: %w", err)
+	}
+	moved := vol
+	moved.Placement = slices.Clone(vol.Placement)
+	moved.Placement[idx] = drive
+	var target Holder
+	m.fleet.Read(func(st *state.State) { target = Locate(st, moved, m.fleet.Host).Holders[idx] })
+	lost := map[int]bool{}
+	for _, i := range t.Lost {
+		lost[i] = true
+	}
+	var n uint64
+	if vol.Scheme.Coded() {
+		n, err = m.rebuildShard(ctx, loc, lost, idx, target, t)
+	} else {
+		n, err = m.rebuildReplica(ctx, loc, lost, target, t)
+	}
+	if err != nil {
+		_ = m.deleteExtent(ctx, target)
+		return 0, err
+	}
+	if _, err := m.fleet.Propose(ctx, &state.ReplaceVolumeMember{ID: vol.ID, ExpectedGeneration: vol.Generation, Index: idx, Drive: drive}); err != nil {
+		_ = m.deleteExtent(ctx, target)
+		return 0, fmt.Errorf("recording the new member: %w", err)
+	}
+	// The lost member's extent is no longer named; if its drive comes
+	// back it is removed.
+	m.mu.Lock()
+	m.leftovers = append(m.leftovers, leftover{h: loc.Holders[idx], vol: vol.ID})
+	m.mu.Unlock()
+	return n, nil
+}
+
+// rebuildReplica copies every live blob of a surviving, sealed replica
+// into a fresh extent on the target drive, and seals it.
+func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int]bool, target Holder, t *Task) (uint64, error) {
+	if err := m.freshExtent(ctx, target); err != nil {
+		return 0, err
+	}
+	pace := newPacer(m.opts.RepairBytesPerSecond)
+	var errs []error
+	for _, src := range loc.Holders {
+		if lost[src.Index] || src.Address == "" {
+			continue
+		}
+		if err := m.sealExtent(ctx, src); err != nil {
+			errs = append(errs, fmt.Errorf("sealing the replica on %s: %w", src.Drive, err))
+			continue
+		}
+		t.Reads = 1
+		var n uint64
+		_, err := m.agents.Data.Stream(ctx, src.Address, src.Drive, src.Extent, func(k datapath.Key, blob []byte) error {
+			if err := pace.wait(ctx, len(blob)); err != nil {
+				return err
+			}
+			err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, k, blob)
+			if datapath.IsCode(err, "already_exists") {
+				err = nil // copied by an earlier try at this source
+			}
+			n += uint64(len(blob))
+			m.progress(t, n, loc.Volume.MemberBytes)
+			return err
+		})
+		if isGone(err) {
+			err = nil // never written: nothing to copy
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("copying from %s: %w", src.Drive, err))
+			continue
+		}
+		if err := m.sealExtent(ctx, target); err != nil {
+			return 0, fmt.Errorf("sealing the new replica: %w", err)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("no surviving replica could be copied: %w", errors.Join(errs...))
+}
+
+// rebuildShard rebuilds shard idx chunk by chunk from the shards the
+// code's repair plan names (a local group of an LRC when it can), writes
+// it to a fresh extent on the target drive with the volume header, checks
+// its checksum against the header, and seals it.
+func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]bool, idx int, target Holder, t *Task) (uint64, error) {
+	vol := loc.Volume
+	var h *erasure.Header
+	var errs []error
+	for _, ho := range loc.Holders {
+		if lost[ho.Index] || ho.Address == "" {
+			continue
+		}
+		hd, err := m.readHeader(ctx, ho, uint64(vol.ID), ho.Index)
+		if err == nil {
+			h = hd
+			break
+		}
+		errs = append(errs, err)
+	}
+	if h == nil {
+		return 0, fmt.Errorf("no surviving shard gave the volume header: %w", errors.Join(errs...))
+	}
+	codec, err := erasure.NewCodec(h.Scheme)
+	if err != nil {
+		return 0, err
+	}
+	gone := []int{}
+	for i := range lost {
+		gone = append(gone, i)
+	}
+	if err := m.freshExtent(ctx, target); err != nil {
+		return 0, err
+	}
+	pace := newPacer(m.opts.RepairBytesPerSecond)
+	crc := uint32(0)
+	var written uint64
+	for c := int64(0); c < h.Layout().Chunks(); c++ {
+		plan, err := codec.RepairPlan(gone, idx)
+		if err != nil {
+			return 0, err
+		}
+		t.Reads = len(plan)
+		shards := make([][]byte, h.Scheme.Width())
+		failed := make([]error, len(plan))
+		var wg sync.WaitGroup
+		for j, s := range plan {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ho := loc.Holders[s]
+				shards[s], failed[j] = m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), s, c))
+			}()
+		}
+		wg.Wait()
+		retry := false
+		for j, ferr := range failed {
+			if ferr != nil {
+				if ctx.Err() != nil {
+					return 0, ctx.Err()
+				}
+				m.log.Warn("a shard failed during repair; planning around it", "volume", vol.ID, "shard", plan[j], "err", ferr)
+				gone = append(gone, plan[j])
+				retry = true
+			}
+		}
+		if retry {
+			c-- // plan this chunk again without the failed shards
+			continue
+		}
+		if err := codec.Rebuild(shards, idx); err != nil {
+			return 0, err
+		}
+		chunk := shards[idx]
+		if err := pace.wait(ctx, len(chunk)); err != nil {
+			return 0, err
+		}
+		if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
+			return 0, fmt.Errorf("writing chunk %d: %w", c, err)
+		}
+		crc = crc32.Update(crc, crc32.MakeTable(crc32.Castagnoli), chunk)
+		written += uint64(len(chunk))
+		m.progress(t, written, uint64(h.ShardLen))
+	}
+	if crc != h.ShardCRCs[idx] {
+		return 0, fmt.Errorf("the rebuilt shard %d has CRC32C %08x, the header says %08x", idx, crc, h.ShardCRCs[idx])
+	}
+	header, err := erasure.EncodeHeader(h)
+	if err != nil {
+		return 0, err
+	}
+	if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.HeaderKey(uint64(vol.ID), idx), header); err != nil {
+		return 0, fmt.Errorf("writing the header: %w", err)
+	}
+	if err := m.sealExtent(ctx, target); err != nil {
+		return 0, fmt.Errorf("sealing the new shard: %w", err)
+	}
+	return written, nil
+}
+
+// progress records a running task's progress.
+func (m *Manager) progress(t *Task, done, total uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.status.running[t.Volume]; r != nil {
+		r.DoneBytes, r.TotalBytes, r.Reads = done, total, t.Reads
+	}
+}

@@ -1,0 +1,74 @@
+package volume
+
+import (
+	"context"
+	"time"
+
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// Run does the background work of volumes until ctx ends: it seals open
+// volumes that are old or have a member that cannot take writes, encodes
+// sealed volumes, and repairs volumes that lost members. The server runs
+// it while it is leader.
+func (m *Manager) Run(ctx context.Context) {
+	m.log.Info("volume manager running", "replicas", m.opts.Replicas, "code", m.opts.Code.String(),
+		"volume_bytes", m.opts.VolumeBytes, "domain", m.opts.Domain)
+	m.mu.Lock()
+	m.seen = map[state.VolumeID]time.Time{}
+	m.status = repairStatus{}
+	m.mu.Unlock()
+	tick := time.NewTicker(m.opts.Interval)
+	defer tick.Stop()
+	for {
+		m.sealStale(ctx)
+		m.encodeSealed(ctx)
+		m.repair(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sealStale seals open volumes older than MaxAge (counted from when this
+// leader first saw them) and open volumes with a member that cannot take
+// writes: a placement changes only on a sealed volume.
+func (m *Manager) sealStale(ctx context.Context) {
+	now := time.Now()
+	type job struct {
+		id  state.VolumeID
+		why string
+	}
+	var jobs []job
+	m.fleet.Read(func(st *state.State) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, v := range st.Volumes() {
+			if v.State != state.VolumeOpen {
+				delete(m.seen, v.ID)
+				continue
+			}
+			first, ok := m.seen[v.ID]
+			if !ok {
+				m.seen[v.ID] = now
+				first = now
+			}
+			switch loc := Locate(st, v, m.fleet.Host); {
+			case now.Sub(first) >= m.opts.MaxAge:
+				jobs = append(jobs, job{v.ID, "open for " + m.opts.MaxAge.String()})
+			case m.lostMembers(loc, true) != nil:
+				jobs = append(jobs, job{v.ID, "a member cannot take writes"})
+			}
+		}
+	})
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := m.Seal(ctx, j.id, j.why); err != nil {
+			m.log.Warn("sealing volume", "volume", j.id, "err", err)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
+	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
+)
+
+// freshExtent makes the extent of a new member on its drive, empty: an
+// extent already there under that id is left over from an attempt that
+// never committed (the state does not name this drive for this member),
+// so it is deleted first.
+func (m *Manager) freshExtent(ctx context.Context, h Holder) error {
+	ctl := m.agents.Control(h.Address)
+	_, err := ctl.CreateExtent(ctx, connect.NewRequest(&agentv1.CreateExtentRequest{Drive: h.Drive, Id: h.Extent}))
+	if connect.CodeOf(err) == connect.CodeAlreadyExists {
+		if _, err := ctl.DeleteExtent(ctx, connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: h.Drive, Extent: h.Extent})); err != nil {
+			return fmt.Errorf("removing the leftover extent %d on drive %s: %w", h.Extent, h.Drive, err)
+		}
+		_, err = ctl.CreateExtent(ctx, connect.NewRequest(&agentv1.CreateExtentRequest{Drive: h.Drive, Id: h.Extent}))
+	}
+	if err != nil {
+		return fmt.Errorf("creating extent %d on drive %s (agent %s): %w", h.Extent, h.Drive, h.Address, err)
+	}
+	return nil
+}
+
+// pacer spaces writes so they average at most rate bytes per second.
+type pacer struct {
+	rate  float64
+	start time.Time
+	mu    sync.Mutex
+	sent  float64
+}
+
+func newPacer(rate float64) *pacer { return &pacer{rate: rate, start: time.Now()} }
+
+// wait blocks until n more bytes may go.
+func (p *pacer) wait(ctx context.Context, n int) error {
+	if p.rate <= 0 {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	p.sent += float64(n)
+	due := p.start.Add(time.Duration(p.sent / p.rate * float64(time.Second)))
+	p.mu.Unlock()
+	if d := time.Until(due); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// writeShard stores shard i (its chunks, then the header) in the fresh
+// extent of h, then seals the extent. progress is called with the bytes
+// written.
+func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pace *pacer, progress func(int)) error {
+	if err := m.freshExtent(ctx, h); err != nil {
+		return err
+	}
+	for c := int64(0); c*chunk < int64(len(shard)); c++ {
+		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
+		if err := pace.wait(ctx, len(part)); err != nil {
+			return err
+		}
+		if err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, i, c), part); err != nil {
+			return fmt.Errorf("shard %d chunk %d to drive %s: %w", i, c, h.Drive, err)
+		}
+		progress(len(part))
+	}
+	if err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, i), header); err != nil {
+		return fmt.Errorf("shard %d header to drive %s: %w", i, h.Drive, err)
+	}
+	if err := m.sealExtent(ctx, h); err != nil {
+		return fmt.Errorf("sealing shard %d on drive %s: %w", i, h.Drive, err)
+	}
+	return nil
+}
+
+// readShard reads shard i of a volume back from h, chunk by chunk (each
+// chunk's CRC32C checked on the way), into a buffer of shardLen bytes.
+func (m *Manager) readShard(ctx context.Context, h Holder, vol uint64, i int, shardLen, chunk int64) ([]byte, error) {
+	out := make([]byte, shardLen)
+	for c := int64(0); c*chunk < shardLen; c++ {
+		b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, i, c))
+		if err != nil {
+			return nil, fmt.Errorf("shard %d chunk %d from drive %s: %w", i, c, h.Drive, err)
+		}
+		if want := min(chunk, shardLen-c*chunk); int64(len(b)) != want {
+			return nil, fmt.Errorf("shard %d chunk %d from drive %s: %d bytes, want %d", i, c, h.Drive, len(b), want)
+		}
+		copy(out[c*chunk:], b)
+	}
+	return out, nil
+}
+
+// readHeader reads the header stored with shard i from h.
+func (m *Manager) readHeader(ctx context.Context, h Holder, vol uint64, i int) (*erasure.Header, error) {
+	b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, i))
+	if err != nil {
+		return nil, err
+	}
+	return erasure.DecodeHeader(b)
+}
+
+// deleteExtent deletes a member's extent on its agent; a missing one is
+// already gone.
+func (m *Manager) deleteExtent(ctx context.Context, h Holder) error {
+	_, err := m.agents.Control(h.Address).DeleteExtent(ctx, connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: h.Drive, Extent: h.Extent}))
+	if err != nil && connect.CodeOf(err) != connect.CodeNotFound {
+		return err
+	}
+	return nil
+}
+
+// isGone reports whether err says the agent does not have the blob or
+// extent asked for.
+func isGone(err error) bool {
+	return datapath.IsCode(err, "not_found")
+}
