@@ -18,7 +18,8 @@ var ErrNotFound = errors.New("client: blob not found")
 // blob's bytes from the data shard that holds them, or reconstructs just
 // those bytes from other shards. If every holder fails it asks fleetd
 // where the volume is now (a repair or an encoding may have moved it)
-// and tries once more.
+// and tries once more; a blob is reported not found only by a location
+// fresh from fleetd.
 func (c *Client) Get(ctx context.Context, l Locator) ([]byte, error) {
 	var lastErr error
 	for attempt := range 2 {
@@ -32,8 +33,14 @@ func (c *Client) Get(ctx context.Context, l Locator) ([]byte, error) {
 		} else {
 			b, err = c.getReplicated(ctx, loc, l.Key)
 		}
-		if err == nil || errors.Is(err, ErrNotFound) || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
 			return b, err
+		}
+		// Not found on a location just asked for is the answer; on a
+		// cached one, the volume may have been encoded and its replicas
+		// deleted since, so ask again.
+		if errors.Is(err, ErrNotFound) && attempt > 0 {
+			return nil, err
 		}
 		lastErr = err
 	}

@@ -18,8 +18,9 @@ import (
 // DevDrives describes emulated zoned drives kept as files in a directory,
 // for development and tests.
 type DevDrives struct {
-	// Dir holds the drives (drive-NN.zoned) and, when Cluster is not
-	// given, the cluster id (cluster-id).
+	// Dir holds the drives (drive-NN.zoned), their fault files
+	// (drive-NN.fault, see DevFaultOffline) and, when Cluster is not given,
+	// the cluster id (cluster-id).
 	Dir string
 	// Count is how many drives to open; missing ones are created.
 	Count int
@@ -53,7 +54,7 @@ func (c DevDrives) Open(log *slog.Logger) ([]*Drive, error) {
 	}
 	var out []*Drive
 	for i := range c.Count {
-		d, err := c.openOne(filepath.Join(c.Dir, fmt.Sprintf("drive-%02d.zoned", i)), cluster, log)
+		d, err := c.openOne(DevDrivePath(c.Dir, i), cluster, log)
 		if err == nil {
 			d.Slot = strconv.Itoa(i)
 		}
@@ -93,7 +94,8 @@ func (c DevDrives) cluster() (label.ID, error) {
 	return id, nil
 }
 
-// openOne opens (or creates and formats) the drive at path.
+// openOne opens (or creates and formats) the drive at path, and fails it
+// if its fault file says so (devFault).
 func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Drive, error) {
 	dev, err := zoned.OpenEmulator(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +104,8 @@ func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Dr
 	if err != nil {
 		return nil, fmt.Errorf("dev drives: %w", err)
 	}
-	timed := TimeDevice(dev)
+	faults := newDevFault(path, dev, log)
+	timed := TimeDevice(faults.device())
 	store, err := extent.Open(timed, extent.Options{Cluster: cluster})
 	if errors.Is(err, extent.ErrNoLabel) {
 		store, err = extent.Format(timed, extent.FormatOptions{Cluster: cluster, Drive: NewID(), ZonesPerExtent: c.ZonesPerExtent})
@@ -117,5 +120,6 @@ func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Dr
 	d := NewDrive(path, store, timed)
 	d.Model = "emulated"
 	log.Info("opened drive", "path", path, "drive", d.ID, "blobs", store.Stat().Blobs)
+	d.Device = faults.watch(d.ID, timed)
 	return d, nil
 }

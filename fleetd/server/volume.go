@@ -103,6 +103,9 @@ func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Reques
 	st := s.volumes.Status()
 	out := &fleetv1.GetRepairStatusResponse{Repaired: st.Repaired, Failed: st.Failed, RepairedBytes: st.RepairedBytes,
 		BytesPerSecond: st.BytesPerSecond, Encoded: st.Encoded, EncodeWaiting: uint32(st.EncodeWaiting)}
+	for _, r := range st.RecentReads {
+		out.RecentReads = append(out.RecentReads, uint32(r))
+	}
 	for _, t := range st.Queued {
 		out.Queued = append(out.Queued, taskOf(t))
 	}

@@ -183,7 +183,7 @@ func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
 		m.mu.Lock()
 		m.status.repaired++
 		m.status.repairedBytes += n
-		m.status.rate = append(m.status.rate, rateSample{bytes: n, took: time.Since(start)})
+		m.status.rate = append(m.status.rate, rateSample{bytes: n, took: time.Since(start), reads: t.Reads})
 		if len(m.status.rate) > 16 {
 			m.status.rate = m.status.rate[1:]
 		}

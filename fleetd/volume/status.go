@@ -37,6 +37,9 @@ type Status struct {
 	Repaired, Failed, RepairedBytes uint64
 	// BytesPerSecond is the rebuild rate over recent repairs.
 	BytesPerSecond float64
+	// RecentReads is, for the most recent rebuilt members (newest last),
+	// how many members each was rebuilt from.
+	RecentReads []int
 	// Encoded counts volumes encoded since this leader took office;
 	// EncodeWaiting the sealed volumes waiting to be.
 	Encoded       uint64
@@ -59,6 +62,7 @@ type repairStatus struct {
 type rateSample struct {
 	bytes uint64
 	took  time.Duration
+	reads int
 }
 
 // Status returns a copy of what the background work is doing.
@@ -80,6 +84,7 @@ func (m *Manager) Status() Status {
 	for _, s := range r.rate {
 		bytes += s.bytes
 		took += s.took
+		out.RecentReads = append(out.RecentReads, s.reads)
 	}
 	if took > 0 {
 		out.BytesPerSecond = float64(bytes) / took.Seconds()

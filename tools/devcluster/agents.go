@@ -107,6 +107,8 @@ func (cl *cluster) startAgents(token string) error {
 			"--dev-drive-size", strconv.FormatUint(a.DriveBytes, 10), "--dev-zone-size", strconv.Itoa(devZoneSize),
 			"--fleet-addr", cl.cfg.Nodes[i%len(cl.cfg.Nodes)].API, "--join-token", token,
 			"--host-id", a.Host, "--rack", a.Rack, "--shutdown-timeout", agentStopGrace.String(),
+			// Check health often, so a failed drive shows within seconds.
+			"--health-interval", "5s",
 		}
 		p, err := start("agent of "+a.Host, cl.dir.agentLog(a.Host), cl.dir.bin("agent"), args, cl.exited)
 		if err != nil {

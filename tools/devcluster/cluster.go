@@ -30,6 +30,8 @@ type cluster struct {
 	certs    map[string]pki.Files
 	// withAgents is whether to run the storage hosts' agents.
 	withAgents bool
+	// durability is what fleetd is told about volumes and repairs.
+	durability durability
 
 	mu     sync.Mutex
 	procs  []*process // fleetd servers
@@ -138,6 +140,7 @@ func (cl *cluster) up(ctx context.Context) error {
 			"--id", n.ID, "--dir", cl.dir.nodeDir(n.ID), "--api-addr", n.API, "--raft-addr", n.Raft,
 			"--ca", f.CA, "--cert", f.Cert, "--key", f.Key, "--raft-timing", "loopback",
 		}
+		args = append(args, cl.fleetdArgs(cl.durability)...)
 		// Both are ignored by a server with Raft state, so a second run
 		// restarts the same cluster.
 		if n.ID == first.ID {
@@ -183,7 +186,10 @@ func (cl *cluster) up(ctx context.Context) error {
 	if err := cl.startAgents(tok.Msg.GetToken()); err != nil {
 		return err
 	}
-	return cl.waitAgents(wctx, fleet)
+	if err := cl.waitAgents(wctx, fleet); err != nil {
+		return err
+	}
+	return putInService(wctx, fleet)
 }
 
 // client is an HTTP client with the operator's certificate.

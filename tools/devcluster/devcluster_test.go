@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/shingle-storage/shingle/agent/server"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
@@ -174,7 +174,7 @@ func putBlob(t *testing.T, hc *http.Client, addr string, body []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(server.HeaderCRC32C, server.FormatCRC32C(body))
+	req.Header.Set(datapath.HeaderCRC32C, datapath.FormatCRC32C(body))
 	res, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("put a blob: %v", err)

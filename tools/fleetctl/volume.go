@@ -105,6 +105,9 @@ func repairStatus(c *cli.Context) error {
 		t.pair("queued", len(res.GetQueued()))
 		t.pair("repaired", fmt.Sprintf("%d (%s), %d failed attempts, %s/s recently", res.GetRepaired(), size(res.GetRepairedBytes()), res.GetFailed(), size(uint64(res.GetBytesPerSecond()))))
 		t.pair("encoded", fmt.Sprintf("%d, %d sealed volumes waiting", res.GetEncoded(), res.GetEncodeWaiting()))
+		if r := res.GetRecentReads(); len(r) > 0 {
+			t.pair("reads per rebuilt member", fmt.Sprint(r))
+		}
 		if len(res.GetRunning())+len(res.GetQueued()) == 0 {
 			return
 		}

@@ -514,7 +514,11 @@ type GetRepairStatusResponse struct {
 	Encoded       uint64 `protobuf:"varint,7,opt,name=encoded,proto3" json:"encoded,omitempty"`
 	EncodeWaiting uint32 `protobuf:"varint,8,opt,name=encode_waiting,json=encodeWaiting,proto3" json:"encode_waiting,omitempty"`
 	// Set on a server that is not the leader: it does no durability work.
-	NotLeader     bool `protobuf:"varint,9,opt,name=not_leader,json=notLeader,proto3" json:"not_leader,omitempty"`
+	NotLeader bool `protobuf:"varint,9,opt,name=not_leader,json=notLeader,proto3" json:"not_leader,omitempty"`
+	// The most recent rebuilt members: how many shards or replicas each
+	// was read from (6 for a local LRC(12,2,2) repair, k for RS), newest
+	// last, at most 16.
+	RecentReads   []uint32 `protobuf:"varint,10,rep,packed,name=recent_reads,json=recentReads,proto3" json:"recent_reads,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -610,6 +614,13 @@ func (x *GetRepairStatusResponse) GetNotLeader() bool {
 		return x.NotLeader
 	}
 	return false
+}
+
+func (x *GetRepairStatusResponse) GetRecentReads() []uint32 {
+	if x != nil {
+		return x.RecentReads
+	}
+	return nil
 }
 
 // RepairTask is the rebuild of lost members of one volume.
@@ -766,7 +777,7 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"F\n" +
 	"\x12SealVolumeResponse\x120\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.shingle.fleet.v1.VolumeR\x06volume\"\x18\n" +
-	"\x16GetRepairStatusRequest\"\xec\x02\n" +
+	"\x16GetRepairStatusRequest\"\x8f\x03\n" +
 	"\x17GetRepairStatusResponse\x124\n" +
 	"\x06queued\x18\x01 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\x06queued\x126\n" +
 	"\arunning\x18\x02 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\arunning\x12\x1a\n" +
@@ -777,7 +788,9 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\aencoded\x18\a \x01(\x04R\aencoded\x12%\n" +
 	"\x0eencode_waiting\x18\b \x01(\rR\rencodeWaiting\x12\x1d\n" +
 	"\n" +
-	"not_leader\x18\t \x01(\bR\tnotLeader\"\x96\x02\n" +
+	"not_leader\x18\t \x01(\bR\tnotLeader\x12!\n" +
+	"\frecent_reads\x18\n" +
+	" \x03(\rR\vrecentReads\"\x96\x02\n" +
 	"\n" +
 	"RepairTask\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x16\n" +
