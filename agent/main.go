@@ -110,6 +110,10 @@ close.`,
 				Usage: "least severe log level written (debug, info, warn, error); logs are JSON lines on stderr"},
 			&cli.DurationFlag{Name: "health-interval", EnvVars: env("HEALTH_INTERVAL"), Value: time.Minute,
 				Usage: "how often each drive's health is checked: SMART, the failure predictor, zone conditions, I/O errors, fail-slow"},
+			&cli.DurationFlag{Name: "scrub-interval", EnvVars: env("SCRUB_INTERVAL"), Value: 7 * 24 * time.Hour,
+				Usage: "how often every drive's sealed extents are read back and checked against their seals; damaged extents are reported to fleetd, which rebuilds them elsewhere (0 turns it off)"},
+			&cli.StringFlag{Name: "scrub-rate", EnvVars: env("SCRUB_RATE"), Value: "50MiB",
+				Usage: "most bytes per second a scheduled scrub reads from a drive, on average (0: no cap)"},
 			&cli.StringFlag{Name: "health-dir", EnvVars: env("HEALTH_DIR"),
 				Usage: "directory keeping each drive's daily SMART history for the failure predictor across restarts (default: DIR/health with --dev-drives, none otherwise)"},
 			&cli.StringFlag{Name: "otlp-endpoint", EnvVars: append(env("OTLP_ENDPOINT"), "OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -216,6 +220,10 @@ func run(c *cli.Context) error {
 			log.Warn("flushing traces failed", "err", err)
 		}
 	}()
+	scrubRate, err := parseSize(c.String("scrub-rate"))
+	if err != nil && c.String("scrub-rate") != "0" {
+		return cli.Exit("agent: --scrub-rate: "+err.Error(), 2)
+	}
 	srv, err := server.New(server.Config{
 		Addr:            c.String("addr"),
 		TLS:             pki.Files{CA: c.String("ca"), Cert: c.String("cert"), Key: c.String("key")},
@@ -225,6 +233,7 @@ func run(c *cli.Context) error {
 		Logger:          log,
 		Health:          monitor.Config{Interval: c.Duration("health-interval"), HistoryDir: healthDir},
 		Tracer:          tracer,
+		Scrubbing:       server.Scrubbing{Interval: c.Duration("scrub-interval"), BytesPerSecond: uint64(scrubRate)},
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,8 @@ import (
 	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
 	agentserver "github.com/shingle-storage/shingle/agent/server"
+	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
+	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
 	"github.com/shingle-storage/shingle/client"
@@ -28,6 +30,7 @@ import (
 	fleetserver "github.com/shingle-storage/shingle/fleetd/server"
 	"github.com/shingle-storage/shingle/fleetd/state"
 	"github.com/shingle-storage/shingle/fleetd/volume"
+	"github.com/shingle-storage/shingle/zoned"
 )
 
 // fleet is a whole fleet in one process, on real sockets with mutual
@@ -35,7 +38,8 @@ import (
 // host, each on emulated zoned drives, registered with a join token as
 // real hosts are.
 type fleet struct {
-	t      *testing.T
+	t      testing.TB
+	shape  fleetShape
 	dir    string
 	certs  pki.Dir
 	ca     *pki.CA
@@ -56,11 +60,40 @@ type runningAgent struct {
 	done                     chan struct{}
 }
 
-// fleetShape says how big a fleet to run.
+// fleetShape says how big a fleet to run. The drive and volume sizes
+// are zero for the e2e sizes below; benchmarks ask for bigger ones.
 type fleetShape struct {
 	hosts int
 	code  state.Scheme
+	// zone is the emulated drives' zone size, zonesPerExtent their extent
+	// size in zones (a volume member is one extent, so this sizes the
+	// volumes), and driveBytes each drive's size.
+	zone           int64
+	zonesPerExtent int
+	driveBytes     int64
+	// openVolumes is how many open volumes fleetd keeps for leases.
+	openVolumes int
 }
+
+// withDefaults fills in the e2e sizes for the fields left zero.
+func (s fleetShape) withDefaults() fleetShape {
+	if s.zone == 0 {
+		s.zone = e2eZone
+	}
+	if s.zonesPerExtent == 0 {
+		s.zonesPerExtent = e2eExtent / e2eZone
+	}
+	if s.driveBytes == 0 {
+		s.driveBytes = e2eDriveBytes
+	}
+	if s.openVolumes == 0 {
+		s.openVolumes = 2
+	}
+	return s
+}
+
+// volumeBytes is the size of a volume: one extent.
+func (s fleetShape) volumeBytes() int64 { return s.zone * int64(s.zonesPerExtent) }
 
 // Volumes of 16 MiB: emulated drives of 8 MiB zones, two zones per
 // extent.
@@ -73,9 +106,10 @@ const (
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // startFleet starts fleetd and one agent per host (one rack per host).
-func startFleet(t *testing.T, shape fleetShape) *fleet {
+func startFleet(t testing.TB, shape fleetShape) *fleet {
 	t.Helper()
-	f := &fleet{t: t, dir: t.TempDir(), agents: map[string]*runningAgent{}}
+	shape = shape.withDefaults()
+	f := &fleet{t: t, shape: shape, dir: t.TempDir(), agents: map[string]*runningAgent{}}
 	f.certs = pki.Dir(filepath.Join(f.dir, "pki"))
 	var err error
 	if f.ca, err = f.certs.EnsureCA(); err != nil {
@@ -94,7 +128,7 @@ func startFleet(t *testing.T, shape fleetShape) *fleet {
 		ID: "fleet-1", Dir: filepath.Join(f.dir, "fleet-1"), RaftAddr: raftAddr, APIAddr: f.api, TLS: node,
 		Bootstrap: true, Timing: raftnode.LoopbackTiming(), HeartbeatInterval: 500 * time.Millisecond,
 		HeartbeatTimeout: 2 * time.Second, RepairGrace: 3 * time.Second, Logger: fleetLog(),
-		Volumes: volume.Options{Code: shape.code, VolumeBytes: e2eExtent, Domain: placement.DomainHost, OpenVolumes: 2,
+		Volumes: volume.Options{Code: shape.code, VolumeBytes: uint64(shape.volumeBytes()), Domain: placement.DomainHost, OpenVolumes: shape.openVolumes,
 			MaxAge: time.Hour, Interval: 300 * time.Millisecond},
 	})
 	if err != nil {
@@ -207,13 +241,14 @@ func (f *fleet) startAgent(a *runningAgent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drives, err := agentserver.DevDrives{Dir: a.drives, Count: 1, Size: e2eDriveBytes, ZoneSize: e2eZone, ZonesPerExtent: 2}.Open(quiet())
+	drives, err := agentserver.DevDrives{Dir: a.drives, Count: 1, Size: f.shape.driveBytes, ZoneSize: f.shape.zone, ZonesPerExtent: f.shape.zonesPerExtent}.Open(quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := agentserver.New(agentserver.Config{Addr: a.addr, TLS: cert, Drives: drives, Logger: quiet(),
-		Health: monitor.Config{Interval: 300 * time.Millisecond},
-		Fleet:  agentserver.Fleet{Addr: f.api, JoinToken: f.token, HostID: a.host, Rack: a.rack, Address: a.addr, RetryInterval: 300 * time.Millisecond}})
+		Health:    monitor.Config{Interval: 300 * time.Millisecond},
+		Scrubbing: agentserver.Scrubbing{Interval: time.Second},
+		Fleet:     agentserver.Fleet{Addr: f.api, JoinToken: f.token, HostID: a.host, Rack: a.rack, Address: a.addr, RetryInterval: 300 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,4 +528,65 @@ func TestDurabilityLRC(t *testing.T) {
 		t.Fatalf("no member was rebuilt from its local group of 6: reads %v", reads)
 	}
 	t.Logf("reads per rebuilt member: %v", reads)
+}
+
+// TestScrubbedDamageIsRepaired flips one byte inside a shard on a drive,
+// as bit rot would: the agent's scheduled scrub finds the extent no
+// longer matches its seal and reports it, fleetd rebuilds that shard on
+// another drive, and every blob still reads back.
+func TestScrubbedDamageIsRepaired(t *testing.T) {
+	f := startFleet(t, fleetShape{hosts: 10, code: state.RS(6, 3)})
+	blobs := f.put(20, 500<<10)
+	f.sealAndEncode()
+	v := f.volumes()[0]
+	drive := v.GetPlacement()[0]
+	host := f.drivesOf()[drive]
+	a := f.agents[host]
+	ext := volume.MemberExtent(state.VolumeID(v.GetId()), true, 0)
+	zones := f.extentZones(a, drive, ext)
+	// The first chunk record's payload starts one 4 KiB block into the
+	// extent's first zone.
+	path := agentserver.DevDrivePath(a.drives, 0)
+	fh, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := zoned.EmulatorFileOffset(e2eDriveBytes/e2eZone, int64(zones[0])*e2eZone+4096+1000)
+	b := make([]byte, 1)
+	if _, err := fh.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x40
+	if _, err := fh.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	fh.Close()
+	f.eventually("the damaged shard rebuilt elsewhere", 120*time.Second, func() error {
+		for _, w := range f.volumes() {
+			if w.GetId() == v.GetId() && w.GetPlacement()[0] == drive {
+				return fmt.Errorf("shard 0 of volume %d is still on drive %s", v.GetId(), drive)
+			}
+		}
+		return nil
+	})
+	f.checkAll(blobs, "after the damaged shard was rebuilt")
+}
+
+// extentZones asks a host's agent which zones an extent occupies.
+func (f *fleet) extentZones(a *runningAgent, drive string, ext uint64) []uint32 {
+	f.t.Helper()
+	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	tlsConf, err := pki.ClientConfig(op)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ctl := agentv1connect.NewExtentServiceClient(httpClient(tlsConf), "https://"+a.addr)
+	res, err := ctl.StatExtent(context.Background(), connect.NewRequest(&agentv1.StatExtentRequest{Drive: drive, Extent: ext}))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res.Msg.GetExtent().GetZones()
 }

@@ -218,3 +218,9 @@ func plausible(info Info, i int, d durableZone) bool {
 	}
 	return false
 }
+
+// EmulatorFileOffset is where byte off of the device lies in the file of
+// an emulated drive of zoneCount zones: after the zone-state header. Tests
+// and fault drills that damage a drive file from outside (bit rot under a
+// running agent) use it.
+func EmulatorFileOffset(zoneCount int, off int64) int64 { return dataOffset(zoneCount) + off }

@@ -35,6 +35,17 @@ type registrar struct {
 	client fleetv1connect.AgentServiceClient
 	drives *drives
 	log    *slog.Logger
+	// badExtents lists a drive's extents that scrubs found damaged; nil
+	// reports none.
+	badExtents func(*Drive) []uint64
+}
+
+// bad is the damaged extents to report for d.
+func (r *registrar) bad(d *Drive) []uint64 {
+	if r.badExtents == nil {
+		return nil
+	}
+	return r.badExtents(d)
 }
 
 // newRegistrar makes a registrar that calls fleetd with tlsConfig.
@@ -93,7 +104,7 @@ func (r *registrar) heartbeatRequest() *fleetv1.HeartbeatRequest {
 	for _, d := range r.drives.list {
 		health, reasons := d.Health()
 		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), Health: health, HealthReasons: reasons,
-			FailureProbability: d.FailureProbability()})
+			FailureProbability: d.FailureProbability(), BadExtents: r.bad(d)})
 	}
 	return req
 }

@@ -29,6 +29,9 @@ type scrubber struct {
 	mu      sync.Mutex
 	stopped bool
 	last    map[string]*scrub // by drive id
+	// history keeps each drive's recent scrubs that found damage, so a
+	// damaged extent stays reported after a later scrub skips it.
+	history map[string][]*scrub
 
 	bytes    *prometheus.CounterVec
 	verified *prometheus.CounterVec
@@ -50,6 +53,9 @@ type scrub struct {
 	failures          []*agentv1.ScrubFailure
 }
 
+// maxScrubHistory is how many scrubs with damage are remembered per drive.
+const maxScrubHistory = 8
+
 // scrubTarget is an extent a scrub is to check and how many bytes it holds.
 type scrubTarget struct {
 	id   uint64
@@ -59,7 +65,7 @@ type scrubTarget struct {
 // newScrubber registers the scrub metrics of every drive in ds on reg.
 func newScrubber(ds *drives, reg prometheus.Registerer, log *slog.Logger) *scrubber {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &scrubber{log: log, ctx: ctx, cancel: cancel, last: map[string]*scrub{},
+	s := &scrubber{log: log, ctx: ctx, cancel: cancel, last: map[string]*scrub{}, history: map[string][]*scrub{},
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shingle_agent_scrub_bytes_total",
 			Help: "Bytes of sealed extents read back and checked by scrubs, per drive.",
@@ -205,6 +211,10 @@ func (s *scrubber) run(d *Drive, sc *scrub, targets []scrubTarget) {
 	}
 	s.mu.Lock()
 	sc.state, sc.finished = state, time.Now()
+	if len(sc.failures) > 0 {
+		h := append(s.history[d.ID], sc)
+		s.history[d.ID] = h[max(0, len(h)-maxScrubHistory):]
+	}
 	s.running.WithLabelValues(d.ID).Set(0)
 	if state == agentv1.ScrubState_SCRUB_STATE_DONE {
 		s.lastDone.WithLabelValues(d.ID).Set(float64(sc.finished.UnixNano()) / 1e9)

@@ -45,6 +45,8 @@ type Config struct {
 	// Tracer traces control calls and data-path requests, with the
 	// store's work and device writes as child spans. Nil records nothing.
 	Tracer trace.TracerProvider
+	// Scrubbing is the agent's own scrub cadence (off when zero).
+	Scrubbing Scrubbing
 }
 
 // Server is a running agent API.
@@ -115,6 +117,7 @@ func New(cfg Config) (_ *Server, err error) {
 			cfg.Fleet.Address = ln.Addr().String()
 		}
 		s.reg = newRegistrar(cfg.Fleet, clientTLS, ds, cfg.Logger)
+		s.reg.badExtents = s.scrubs.badExtents
 	}
 	return s, nil
 }
@@ -133,6 +136,7 @@ func (s *Server) Run(ctx context.Context) error {
 		wg.Go(func() { s.reg.run(regCtx) })
 	}
 	wg.Go(func() { s.drives.runHealth(regCtx) })
+	wg.Go(func() { s.scrubs.runCadence(regCtx, s.drives, s.cfg.Scrubbing) })
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "addr", s.Addr(), "drives", len(s.drives.list))

@@ -61,7 +61,7 @@ func (s *Server) driveOf(st *state.State, d state.Drive, reserved uint64) *fleet
 	}
 	if r, ok := s.live.Drive(d.ID); ok {
 		out.Report = &fleetv1.DriveReport{Id: d.ID, FreeBytes: r.FreeBytes, Load: r.Load, Health: r.Health,
-			FailureProbability: r.FailureProbability, HealthReasons: r.HealthReasons}
+			FailureProbability: r.FailureProbability, HealthReasons: r.HealthReasons, BadExtents: r.BadExtents}
 	}
 	return out
 }

@@ -48,6 +48,8 @@ type DriveReport struct {
 	FailureProbability float64
 	// HealthReasons say why, for operators.
 	HealthReasons []string
+	// BadExtents are the extents scrubs found damaged on the drive.
+	BadExtents []uint64
 	// At is when the report arrived.
 	At time.Time
 }

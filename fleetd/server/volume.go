@@ -27,7 +27,7 @@ func (f volumeFleet) Host(id string) volume.HostView {
 
 func (f volumeFleet) Drive(id string) (volume.DriveView, bool) {
 	r, ok := f.s.live.Drive(id)
-	return volume.DriveView{Report: placement.Report{FreeBytes: r.FreeBytes, Load: r.Load}, Health: r.Health}, ok
+	return volume.DriveView{Report: placement.Report{FreeBytes: r.FreeBytes, Load: r.Load}, Health: r.Health, BadExtents: r.BadExtents}, ok
 }
 
 // volumeService serves VolumeService: leases, locations, seals and the

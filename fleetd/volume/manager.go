@@ -50,6 +50,8 @@ type DriveView struct {
 	// Health is the agent's verdict: ok, suspect, failing, or failed (the
 	// drive no longer reads or writes).
 	Health string
+	// BadExtents are extents its scrubs found damaged.
+	BadExtents []uint64
 }
 
 // HealthFailed is the health an agent reports for a drive that no longer

@@ -18,7 +18,8 @@ import (
 
 // lostMembers returns the members of loc that count as lost, with why.
 // A member is lost when its drive failed or was retired, its agent
-// reports the drive failed, or its host has been unreachable past the
+// reports the drive failed or the member's extent damaged (a scrub found
+// it not matching its seal), or its host has been unreachable past the
 // repair grace period; with urgent set (the volume is at its last
 // margin, or open and so unwritable) an unreachable host counts at once.
 // A host not heard from since this server became leader is not counted:
@@ -36,6 +37,8 @@ func (m *Manager) lostMembers(loc Location, urgent bool) map[int]string {
 		if why == "" {
 			if v, ok := m.fleet.Drive(h.Drive); ok && v.Health == HealthFailed {
 				why = "agent reports drive " + h.Drive + " failed"
+			} else if ok && slices.Contains(v.BadExtents, h.Extent) {
+				why = fmt.Sprintf("a scrub found extent %d on drive %s damaged", h.Extent, h.Drive)
 			}
 		}
 		if why == "" {

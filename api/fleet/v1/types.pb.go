@@ -467,6 +467,10 @@ type DriveReport struct {
 	FailureProbability float64 `protobuf:"fixed64,5,opt,name=failure_probability,json=failureProbability,proto3" json:"failure_probability,omitempty"`
 	// Why the agent thinks so, for operators.
 	HealthReasons []string `protobuf:"bytes,6,rep,name=health_reasons,json=healthReasons,proto3" json:"health_reasons,omitempty"`
+	// Sealed extents a scrub found damaged (not matching their seal, or
+	// unreadable) that the drive still holds: the fleet rebuilds the volume
+	// members they hold elsewhere, then deletes them.
+	BadExtents    []uint64 `protobuf:"varint,7,rep,packed,name=bad_extents,json=badExtents,proto3" json:"bad_extents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -539,6 +543,13 @@ func (x *DriveReport) GetFailureProbability() float64 {
 func (x *DriveReport) GetHealthReasons() []string {
 	if x != nil {
 		return x.HealthReasons
+	}
+	return nil
+}
+
+func (x *DriveReport) GetBadExtents() []uint64 {
+	if x != nil {
+		return x.BadExtents
 	}
 	return nil
 }
@@ -841,7 +852,7 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\x0ereserved_bytes\x18\n" +
 	" \x01(\x04R\rreservedBytes\x125\n" +
 	"\x06report\x18\v \x01(\v2\x1d.shingle.fleet.v1.DriveReportR\x06report\x126\n" +
-	"\bliveness\x18\f \x01(\v2\x1a.shingle.fleet.v1.LivenessR\bliveness\"\xc0\x01\n" +
+	"\bliveness\x18\f \x01(\v2\x1a.shingle.fleet.v1.LivenessR\bliveness\"\xe1\x01\n" +
 	"\vDriveReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -849,7 +860,9 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\x04load\x18\x03 \x01(\x01R\x04load\x12\x16\n" +
 	"\x06health\x18\x04 \x01(\tR\x06health\x12/\n" +
 	"\x13failure_probability\x18\x05 \x01(\x01R\x12failureProbability\x12%\n" +
-	"\x0ehealth_reasons\x18\x06 \x03(\tR\rhealthReasons\"\x9b\x01\n" +
+	"\x0ehealth_reasons\x18\x06 \x03(\tR\rhealthReasons\x12\x1f\n" +
+	"\vbad_extents\x18\a \x03(\x04R\n" +
+	"badExtents\"\x9b\x01\n" +
 	"\x06Scheme\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12\x12\n" +
