@@ -73,6 +73,9 @@ type fleetShape struct {
 	driveBytes     int64
 	// openVolumes is how many open volumes fleetd keeps for leases.
 	openVolumes int
+	// noScrub turns the agents' scrub cadence off, so that benchmarks
+	// measure their own work and not scrubs' reading.
+	noScrub bool
 }
 
 // withDefaults fills in the e2e sizes for the fields left zero.
@@ -90,6 +93,15 @@ func (s fleetShape) withDefaults() fleetShape {
 		s.openVolumes = 2
 	}
 	return s
+}
+
+// scrubbing is the agents' scrub cadence: a scrub a second, so tests see
+// damage found soon, unless noScrub is set.
+func (s fleetShape) scrubbing() agentserver.Scrubbing {
+	if s.noScrub {
+		return agentserver.Scrubbing{}
+	}
+	return agentserver.Scrubbing{Interval: time.Second}
 }
 
 // volumeBytes is the size of a volume: one extent.
@@ -129,7 +141,7 @@ func startFleet(t testing.TB, shape fleetShape) *fleet {
 		Bootstrap: true, Timing: raftnode.LoopbackTiming(), HeartbeatInterval: 500 * time.Millisecond,
 		HeartbeatTimeout: 2 * time.Second, RepairGrace: 3 * time.Second, Logger: fleetLog(),
 		Volumes: volume.Options{Code: shape.code, VolumeBytes: uint64(shape.volumeBytes()), Domain: placement.DomainHost, OpenVolumes: shape.openVolumes,
-			MaxAge: time.Hour, Interval: 300 * time.Millisecond},
+			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +259,7 @@ func (f *fleet) startAgent(a *runningAgent) {
 	}
 	srv, err := agentserver.New(agentserver.Config{Addr: a.addr, TLS: cert, Drives: drives, Logger: quiet(),
 		Health:    monitor.Config{Interval: 300 * time.Millisecond},
-		Scrubbing: agentserver.Scrubbing{Interval: time.Second},
+		Scrubbing: f.shape.scrubbing(),
 		Fleet:     agentserver.Fleet{Addr: f.api, JoinToken: f.token, HostID: a.host, Rack: a.rack, Address: a.addr, RetryInterval: 300 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -458,6 +470,18 @@ func TestDurabilityRS(t *testing.T) {
 	f.checkAll(blobs, "a host dark")
 	f.waitRepaired(victim, a, b, c)
 	f.checkAll(blobs, "after repairing a dark host")
+
+	// The host comes back with the shards it held, which no placement
+	// names any more: they are deleted (the repair's clean-up or the
+	// cross-check, whichever reaches the agent first).
+	f.startAgent(f.agents[c])
+	f.eventually("the returning host's stale shards deleted", 60*time.Second, func() error {
+		if stale := f.fleetExtents(f.agents[c]); len(stale) > 0 {
+			return fmt.Errorf("%s still holds extents %v that no placement names", c, stale)
+		}
+		return nil
+	})
+	f.checkAll(blobs, "after the host came back")
 }
 
 // hostWithShards returns a host, other than those excluded, that holds a
@@ -570,10 +594,58 @@ func TestScrubbedDamageIsRepaired(t *testing.T) {
 		return nil
 	})
 	f.checkAll(blobs, "after the damaged shard was rebuilt")
+
+	// A member's extent disappears behind the fleet's back: the
+	// cross-check notices, and the member is rebuilt elsewhere.
+	v = f.volumes()[0]
+	drive = v.GetPlacement()[1]
+	a = f.agents[f.drivesOf()[drive]]
+	ext = volume.MemberExtent(state.VolumeID(v.GetId()), true, 1)
+	if _, err := f.agentControl(a).DeleteExtent(context.Background(), connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: drive, Extent: ext})); err != nil {
+		t.Fatal(err)
+	}
+	f.eventually("the missing shard rebuilt elsewhere", 120*time.Second, func() error {
+		for _, w := range f.volumes() {
+			if w.GetId() == v.GetId() && w.GetPlacement()[1] == drive {
+				return fmt.Errorf("shard 1 of volume %d is still placed on drive %s", v.GetId(), drive)
+			}
+		}
+		return nil
+	})
+	f.checkAll(blobs, "after the missing shard was rebuilt")
 }
 
-// extentZones asks a host's agent which zones an extent occupies.
-func (f *fleet) extentZones(a *runningAgent, drive string, ext uint64) []uint32 {
+// fleetExtents lists the fleet-named extents (volume members) a host's
+// agent holds that no placement names.
+func (f *fleet) fleetExtents(a *runningAgent) []uint64 {
+	f.t.Helper()
+	named := map[string]bool{}
+	for _, v := range f.volumes() {
+		for i, d := range v.GetPlacement() {
+			named[fmt.Sprint(d, volume.MemberExtent(state.VolumeID(v.GetId()), v.GetState() == "encoded", i))] = true
+		}
+	}
+	drives, err := f.agentControl(a).ListDrives(context.Background(), connect.NewRequest(&agentv1.ListDrivesRequest{}))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []uint64
+	for _, d := range drives.Msg.GetDrives() {
+		res, err := f.agentControl(a).ListExtents(context.Background(), connect.NewRequest(&agentv1.ListExtentsRequest{Drive: d.GetId()}))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, e := range res.Msg.GetExtents() {
+			if e.GetId() < 1<<56 && !named[fmt.Sprint(d.GetId(), e.GetId())] {
+				out = append(out, e.GetId())
+			}
+		}
+	}
+	return out
+}
+
+// agentControl is a client of a host's agent's extent API.
+func (f *fleet) agentControl(a *runningAgent) agentv1connect.ExtentServiceClient {
 	f.t.Helper()
 	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
 	if err != nil {
@@ -583,8 +655,13 @@ func (f *fleet) extentZones(a *runningAgent, drive string, ext uint64) []uint32 
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	ctl := agentv1connect.NewExtentServiceClient(httpClient(tlsConf), "https://"+a.addr)
-	res, err := ctl.StatExtent(context.Background(), connect.NewRequest(&agentv1.StatExtentRequest{Drive: drive, Extent: ext}))
+	return agentv1connect.NewExtentServiceClient(httpClient(tlsConf), "https://"+a.addr)
+}
+
+// extentZones asks a host's agent which zones an extent occupies.
+func (f *fleet) extentZones(a *runningAgent, drive string, ext uint64) []uint32 {
+	f.t.Helper()
+	res, err := f.agentControl(a).StatExtent(context.Background(), connect.NewRequest(&agentv1.StatExtentRequest{Drive: drive, Extent: ext}))
 	if err != nil {
 		f.t.Fatal(err)
 	}

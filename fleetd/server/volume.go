@@ -9,6 +9,7 @@ import (
 	"github.com/shingle-storage/shingle/fleetd/state"
 	"github.com/shingle-storage/shingle/fleetd/volume"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // volumeFleet is what the volume manager sees of the server.
@@ -103,6 +104,11 @@ func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Reques
 	st := s.volumes.Status()
 	out := &fleetv1.GetRepairStatusResponse{Repaired: st.Repaired, Failed: st.Failed, RepairedBytes: st.RepairedBytes,
 		BytesPerSecond: st.BytesPerSecond, Encoded: st.Encoded, EncodeWaiting: uint32(st.EncodeWaiting)}
+	cc := st.CrossCheck
+	out.CrossCheck = &fleetv1.CrossCheck{Drives: uint32(cc.Drives), Missing: cc.Missing, Orphaned: cc.Orphaned, OrphansDeleted: cc.OrphansDeleted}
+	if !cc.At.IsZero() {
+		out.CrossCheck.CheckedAt = timestamppb.New(cc.At)
+	}
 	for _, r := range st.RecentReads {
 		out.RecentReads = append(out.RecentReads, uint32(r))
 	}

@@ -84,6 +84,9 @@ type Options struct {
 	Interval time.Duration
 	// Seed varies the copysets between clusters.
 	Seed uint64
+	// CrossCheck is how often the leader compares what the state places
+	// on each drive with what its agent holds (10m).
+	CrossCheck time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -111,6 +114,9 @@ func (o Options) withDefaults() Options {
 	if o.Interval == 0 {
 		o.Interval = 2 * time.Second
 	}
+	if o.CrossCheck == 0 {
+		o.CrossCheck = 10 * time.Minute
+	}
 	return o
 }
 
@@ -131,6 +137,8 @@ type Manager struct {
 	retiring  map[state.VolumeID]bool      // open volumes being sealed
 	status    repairStatus                 // what the background work is doing
 	leftovers []leftover                   // extents to delete when their agents answer
+	missing   map[memberKey]bool           // member extents the last cross-check did not find
+	lastCheck time.Time                    // when the last cross-check ran
 }
 
 // New returns a manager over fleet that reaches agents with agents.

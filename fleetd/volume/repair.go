@@ -39,6 +39,8 @@ func (m *Manager) lostMembers(loc Location, urgent bool) map[int]string {
 				why = "agent reports drive " + h.Drive + " failed"
 			} else if ok && slices.Contains(v.BadExtents, h.Extent) {
 				why = fmt.Sprintf("a scrub found extent %d on drive %s damaged", h.Extent, h.Drive)
+			} else if m.isMissing(h.Drive, h.Extent) {
+				why = fmt.Sprintf("the cross-check found drive %s without extent %d", h.Drive, h.Extent)
 			}
 		}
 		if why == "" {

@@ -17,6 +17,7 @@ func (m *Manager) Run(ctx context.Context) {
 	m.mu.Lock()
 	m.seen = map[state.VolumeID]time.Time{}
 	m.status = repairStatus{}
+	m.lastCheck = time.Now() // the first check waits for heartbeats to arrive
 	m.mu.Unlock()
 	tick := time.NewTicker(m.opts.Interval)
 	defer tick.Stop()
@@ -24,6 +25,10 @@ func (m *Manager) Run(ctx context.Context) {
 		m.sealStale(ctx)
 		m.encodeSealed(ctx)
 		m.repair(ctx)
+		if time.Since(m.lastCheck) >= m.opts.CrossCheck {
+			m.crossCheck(ctx)
+			m.lastCheck = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -43,11 +48,11 @@ func (m *Manager) sealStale(ctx context.Context) {
 	}
 	var jobs []job
 	m.fleet.Read(func(st *state.State) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
 		for _, v := range st.Volumes() {
+			m.mu.Lock()
 			if v.State != state.VolumeOpen {
 				delete(m.seen, v.ID)
+				m.mu.Unlock()
 				continue
 			}
 			first, ok := m.seen[v.ID]
@@ -55,6 +60,7 @@ func (m *Manager) sealStale(ctx context.Context) {
 				m.seen[v.ID] = now
 				first = now
 			}
+			m.mu.Unlock()
 			switch loc := Locate(st, v, m.fleet.Host); {
 			case now.Sub(first) >= m.opts.MaxAge:
 				jobs = append(jobs, job{v.ID, "open for " + m.opts.MaxAge.String()})

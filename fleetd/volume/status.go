@@ -44,6 +44,8 @@ type Status struct {
 	// EncodeWaiting the sealed volumes waiting to be.
 	Encoded       uint64
 	EncodeWaiting int
+	// CrossCheck is what the last cross-check found.
+	CrossCheck CrossCheck
 }
 
 // repairStatus is the manager's record of its work, under Manager.mu.
@@ -56,6 +58,7 @@ type repairStatus struct {
 	encoded                         uint64
 	encodeWaiting                   int
 	rate                            []rateSample
+	crossCheck                      CrossCheck
 }
 
 // rateSample is one finished repair, for the rate.
@@ -70,7 +73,7 @@ func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.status
-	out := Status{Repaired: r.repaired, Failed: r.failed, RepairedBytes: r.repairedBytes, Encoded: r.encoded, EncodeWaiting: r.encodeWaiting}
+	out := Status{Repaired: r.repaired, Failed: r.failed, RepairedBytes: r.repairedBytes, Encoded: r.encoded, EncodeWaiting: r.encodeWaiting, CrossCheck: r.crossCheck}
 	for _, t := range r.queued {
 		t.LastError = r.lastErr[t.Volume]
 		out.Queued = append(out.Queued, t)

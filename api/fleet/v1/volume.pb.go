@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -518,7 +519,9 @@ type GetRepairStatusResponse struct {
 	// The most recent rebuilt members: how many shards or replicas each
 	// was read from (6 for a local LRC(12,2,2) repair, k for RS), newest
 	// last, at most 16.
-	RecentReads   []uint32 `protobuf:"varint,10,rep,packed,name=recent_reads,json=recentReads,proto3" json:"recent_reads,omitempty"`
+	RecentReads []uint32 `protobuf:"varint,10,rep,packed,name=recent_reads,json=recentReads,proto3" json:"recent_reads,omitempty"`
+	// What the last cross-check of the state against the agents found.
+	CrossCheck    *CrossCheck `protobuf:"bytes,11,opt,name=cross_check,json=crossCheck,proto3" json:"cross_check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +626,95 @@ func (x *GetRepairStatusResponse) GetRecentReads() []uint32 {
 	return nil
 }
 
+func (x *GetRepairStatusResponse) GetCrossCheck() *CrossCheck {
+	if x != nil {
+		return x.CrossCheck
+	}
+	return nil
+}
+
+// CrossCheck compares what the replicated state places on each drive with
+// the extents its agent holds.
+type CrossCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When it finished; unset if none has run since the leader took office.
+	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	Drives    uint32                 `protobuf:"varint,2,opt,name=drives,proto3" json:"drives,omitempty"`
+	// Members whose drive lacks their extent (they are repaired).
+	Missing []string `protobuf:"bytes,3,rep,name=missing,proto3" json:"missing,omitempty"`
+	// Extents named after a volume that no placement names (sealed ones
+	// are deleted).
+	Orphaned       []string `protobuf:"bytes,4,rep,name=orphaned,proto3" json:"orphaned,omitempty"`
+	OrphansDeleted uint64   `protobuf:"varint,5,opt,name=orphans_deleted,json=orphansDeleted,proto3" json:"orphans_deleted,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CrossCheck) Reset() {
+	*x = CrossCheck{}
+	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrossCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrossCheck) ProtoMessage() {}
+
+func (x *CrossCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrossCheck.ProtoReflect.Descriptor instead.
+func (*CrossCheck) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CrossCheck) GetCheckedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedAt
+	}
+	return nil
+}
+
+func (x *CrossCheck) GetDrives() uint32 {
+	if x != nil {
+		return x.Drives
+	}
+	return 0
+}
+
+func (x *CrossCheck) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *CrossCheck) GetOrphaned() []string {
+	if x != nil {
+		return x.Orphaned
+	}
+	return nil
+}
+
+func (x *CrossCheck) GetOrphansDeleted() uint64 {
+	if x != nil {
+		return x.OrphansDeleted
+	}
+	return 0
+}
+
 // RepairTask is the rebuild of lost members of one volume.
 type RepairTask struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -648,7 +740,7 @@ type RepairTask struct {
 
 func (x *RepairTask) Reset() {
 	*x = RepairTask{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	mi := &file_fleet_v1_volume_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +752,7 @@ func (x *RepairTask) String() string {
 func (*RepairTask) ProtoMessage() {}
 
 func (x *RepairTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	mi := &file_fleet_v1_volume_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +765,7 @@ func (x *RepairTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairTask.ProtoReflect.Descriptor instead.
 func (*RepairTask) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{10}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RepairTask) GetVolume() uint64 {
@@ -750,7 +842,7 @@ var File_fleet_v1_volume_proto protoreflect.FileDescriptor
 
 const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\n" +
-	"\x15fleet/v1/volume.proto\x12\x10shingle.fleet.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x14fleet/v1/types.proto\"&\n" +
+	"\x15fleet/v1/volume.proto\x12\x10shingle.fleet.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14fleet/v1/types.proto\"&\n" +
 	"\fLeaseRequest\x12\x16\n" +
 	"\x06retire\x18\x01 \x03(\x04R\x06retire\"t\n" +
 	"\rLeaseResponse\x126\n" +
@@ -777,7 +869,7 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"F\n" +
 	"\x12SealVolumeResponse\x120\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.shingle.fleet.v1.VolumeR\x06volume\"\x18\n" +
-	"\x16GetRepairStatusRequest\"\x8f\x03\n" +
+	"\x16GetRepairStatusRequest\"\xce\x03\n" +
 	"\x17GetRepairStatusResponse\x124\n" +
 	"\x06queued\x18\x01 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\x06queued\x126\n" +
 	"\arunning\x18\x02 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\arunning\x12\x1a\n" +
@@ -790,7 +882,17 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\n" +
 	"not_leader\x18\t \x01(\bR\tnotLeader\x12!\n" +
 	"\frecent_reads\x18\n" +
-	" \x03(\rR\vrecentReads\"\x96\x02\n" +
+	" \x03(\rR\vrecentReads\x12=\n" +
+	"\vcross_check\x18\v \x01(\v2\x1c.shingle.fleet.v1.CrossCheckR\n" +
+	"crossCheck\"\xbe\x01\n" +
+	"\n" +
+	"CrossCheck\x129\n" +
+	"\n" +
+	"checked_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x12\x16\n" +
+	"\x06drives\x18\x02 \x01(\rR\x06drives\x12\x18\n" +
+	"\amissing\x18\x03 \x03(\tR\amissing\x12\x1a\n" +
+	"\borphaned\x18\x04 \x03(\tR\borphaned\x12'\n" +
+	"\x0forphans_deleted\x18\x05 \x01(\x04R\x0eorphansDeleted\"\x96\x02\n" +
 	"\n" +
 	"RepairTask\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x16\n" +
@@ -827,7 +929,7 @@ func file_fleet_v1_volume_proto_rawDescGZIP() []byte {
 	return file_fleet_v1_volume_proto_rawDescData
 }
 
-var file_fleet_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_fleet_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_fleet_v1_volume_proto_goTypes = []any{
 	(*LeaseRequest)(nil),            // 0: shingle.fleet.v1.LeaseRequest
 	(*LeaseResponse)(nil),           // 1: shingle.fleet.v1.LeaseResponse
@@ -839,32 +941,36 @@ var file_fleet_v1_volume_proto_goTypes = []any{
 	(*SealVolumeResponse)(nil),      // 7: shingle.fleet.v1.SealVolumeResponse
 	(*GetRepairStatusRequest)(nil),  // 8: shingle.fleet.v1.GetRepairStatusRequest
 	(*GetRepairStatusResponse)(nil), // 9: shingle.fleet.v1.GetRepairStatusResponse
-	(*RepairTask)(nil),              // 10: shingle.fleet.v1.RepairTask
-	(*durationpb.Duration)(nil),     // 11: google.protobuf.Duration
-	(*Volume)(nil),                  // 12: shingle.fleet.v1.Volume
+	(*CrossCheck)(nil),              // 10: shingle.fleet.v1.CrossCheck
+	(*RepairTask)(nil),              // 11: shingle.fleet.v1.RepairTask
+	(*durationpb.Duration)(nil),     // 12: google.protobuf.Duration
+	(*Volume)(nil),                  // 13: shingle.fleet.v1.Volume
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
 }
 var file_fleet_v1_volume_proto_depIdxs = []int32{
 	4,  // 0: shingle.fleet.v1.LeaseResponse.location:type_name -> shingle.fleet.v1.Location
-	11, // 1: shingle.fleet.v1.LeaseResponse.ttl:type_name -> google.protobuf.Duration
+	12, // 1: shingle.fleet.v1.LeaseResponse.ttl:type_name -> google.protobuf.Duration
 	4,  // 2: shingle.fleet.v1.LocateResponse.location:type_name -> shingle.fleet.v1.Location
-	12, // 3: shingle.fleet.v1.Location.volume:type_name -> shingle.fleet.v1.Volume
+	13, // 3: shingle.fleet.v1.Location.volume:type_name -> shingle.fleet.v1.Volume
 	5,  // 4: shingle.fleet.v1.Location.holders:type_name -> shingle.fleet.v1.Holder
-	12, // 5: shingle.fleet.v1.SealVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
-	10, // 6: shingle.fleet.v1.GetRepairStatusResponse.queued:type_name -> shingle.fleet.v1.RepairTask
-	10, // 7: shingle.fleet.v1.GetRepairStatusResponse.running:type_name -> shingle.fleet.v1.RepairTask
-	0,  // 8: shingle.fleet.v1.VolumeService.Lease:input_type -> shingle.fleet.v1.LeaseRequest
-	2,  // 9: shingle.fleet.v1.VolumeService.Locate:input_type -> shingle.fleet.v1.LocateRequest
-	6,  // 10: shingle.fleet.v1.VolumeService.SealVolume:input_type -> shingle.fleet.v1.SealVolumeRequest
-	8,  // 11: shingle.fleet.v1.VolumeService.GetRepairStatus:input_type -> shingle.fleet.v1.GetRepairStatusRequest
-	1,  // 12: shingle.fleet.v1.VolumeService.Lease:output_type -> shingle.fleet.v1.LeaseResponse
-	3,  // 13: shingle.fleet.v1.VolumeService.Locate:output_type -> shingle.fleet.v1.LocateResponse
-	7,  // 14: shingle.fleet.v1.VolumeService.SealVolume:output_type -> shingle.fleet.v1.SealVolumeResponse
-	9,  // 15: shingle.fleet.v1.VolumeService.GetRepairStatus:output_type -> shingle.fleet.v1.GetRepairStatusResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 5: shingle.fleet.v1.SealVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
+	11, // 6: shingle.fleet.v1.GetRepairStatusResponse.queued:type_name -> shingle.fleet.v1.RepairTask
+	11, // 7: shingle.fleet.v1.GetRepairStatusResponse.running:type_name -> shingle.fleet.v1.RepairTask
+	10, // 8: shingle.fleet.v1.GetRepairStatusResponse.cross_check:type_name -> shingle.fleet.v1.CrossCheck
+	14, // 9: shingle.fleet.v1.CrossCheck.checked_at:type_name -> google.protobuf.Timestamp
+	0,  // 10: shingle.fleet.v1.VolumeService.Lease:input_type -> shingle.fleet.v1.LeaseRequest
+	2,  // 11: shingle.fleet.v1.VolumeService.Locate:input_type -> shingle.fleet.v1.LocateRequest
+	6,  // 12: shingle.fleet.v1.VolumeService.SealVolume:input_type -> shingle.fleet.v1.SealVolumeRequest
+	8,  // 13: shingle.fleet.v1.VolumeService.GetRepairStatus:input_type -> shingle.fleet.v1.GetRepairStatusRequest
+	1,  // 14: shingle.fleet.v1.VolumeService.Lease:output_type -> shingle.fleet.v1.LeaseResponse
+	3,  // 15: shingle.fleet.v1.VolumeService.Locate:output_type -> shingle.fleet.v1.LocateResponse
+	7,  // 16: shingle.fleet.v1.VolumeService.SealVolume:output_type -> shingle.fleet.v1.SealVolumeResponse
+	9,  // 17: shingle.fleet.v1.VolumeService.GetRepairStatus:output_type -> shingle.fleet.v1.GetRepairStatusResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_fleet_v1_volume_proto_init() }
@@ -879,7 +985,7 @@ func file_fleet_v1_volume_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fleet_v1_volume_proto_rawDesc), len(file_fleet_v1_volume_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

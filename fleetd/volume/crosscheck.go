@@ -1,0 +1,135 @@
+package volume
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"connectrpc.com/connect"
+	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// fleetExtentLimit separates the extents the fleet names after volumes
+// (MemberExtent: a volume id below 2^40 shifted left 16 bits) from those
+// agents number themselves (time-based, above 2^60).
+const fleetExtentLimit = 1 << 56
+
+// CrossCheck is what the last comparison of the replicated state with
+// the agents' extents found.
+type CrossCheck struct {
+	// At is when it finished; zero if none has run.
+	At time.Time
+	// Drives is how many drives were listed.
+	Drives int
+	// Missing lists the members the state places on a drive whose agent
+	// does not hold their extent; they are repaired.
+	Missing []string
+	// Orphaned lists fleet-named extents agents hold that no placement
+	// names; sealed ones are deleted (OrphansDeleted counts them), open
+	// ones only reported.
+	Orphaned       []string
+	OrphansDeleted uint64
+}
+
+// memberKey names one member extent on one drive.
+type memberKey struct {
+	drive  string
+	extent uint64
+}
+
+// crossCheck lists the extents of every drive of every reachable host and
+// compares them with the state: members whose extent is missing count as
+// lost from now on (until a later check finds them), and sealed extents no
+// placement names (the replicas of an encoded volume whose deletion
+// failed, a member replaced while its drive was away) are deleted.
+func (m *Manager) crossCheck(ctx context.Context) {
+	expected := map[memberKey]string{} // → description
+	open := map[state.VolumeID]bool{}
+	byHost := map[string][]string{}
+	addr := map[string]string{}
+	m.fleet.Read(func(st *state.State) {
+		for _, v := range st.Volumes() {
+			if v.State == state.VolumeOpen {
+				open[v.ID] = true
+			}
+			for i, d := range v.Placement {
+				expected[memberKey{d, ExtentOf(v, i)}] = fmt.Sprintf("volume %d member %d", v.ID, i)
+			}
+		}
+		for _, d := range st.Drives() {
+			if d.State == state.DriveInService || d.State == state.DriveSuspect || d.State == state.DriveDraining {
+				byHost[d.Host] = append(byHost[d.Host], d.ID)
+			}
+		}
+		for _, h := range st.Hosts() {
+			addr[h.ID] = h.Address
+		}
+	})
+	cc := CrossCheck{}
+	missing := map[memberKey]bool{}
+	for host, drives := range byHost {
+		if m.fleet.Host(host).Reachability != Reachable || addr[host] == "" {
+			continue
+		}
+		for _, d := range drives {
+			if ctx.Err() != nil {
+				return
+			}
+			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			res, err := m.agents.Control(addr[host]).ListExtents(lctx, connect.NewRequest(&agentv1.ListExtentsRequest{Drive: d}))
+			cancel()
+			if err != nil {
+				m.log.Warn("cross-check: could not list a drive's extents", "drive", d, "host", host, "err", err)
+				continue
+			}
+			cc.Drives++
+			held := map[uint64]*agentv1.Extent{}
+			for _, e := range res.Msg.GetExtents() {
+				held[e.GetId()] = e
+			}
+			for k, what := range expected {
+				if k.drive != d || held[k.extent] != nil || open[state.VolumeID(k.extent>>16)] {
+					continue
+				}
+				missing[k] = true
+				cc.Missing = append(cc.Missing, fmt.Sprintf("%s: drive %s lacks extent %d", what, d, k.extent))
+			}
+			for id, e := range held {
+				if id >= fleetExtentLimit || expected[memberKey{d, id}] != "" {
+					continue
+				}
+				desc := fmt.Sprintf("drive %s: extent %d (volume %d) is in no placement", d, id, id>>16)
+				if e.GetState() == agentv1.ExtentState_EXTENT_STATE_OPEN {
+					cc.Orphaned = append(cc.Orphaned, desc+" (open: left alone)")
+					continue
+				}
+				if _, err := m.agents.Control(addr[host]).DeleteExtent(ctx, connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: d, Extent: id})); err != nil {
+					cc.Orphaned = append(cc.Orphaned, desc+fmt.Sprintf(" (delete failed: %v)", err))
+					continue
+				}
+				cc.Orphaned = append(cc.Orphaned, desc+" (deleted)")
+				cc.OrphansDeleted++
+			}
+		}
+	}
+	sort.Strings(cc.Missing)
+	sort.Strings(cc.Orphaned)
+	cc.At = time.Now()
+	m.mu.Lock()
+	m.missing = missing
+	m.status.crossCheck = cc
+	m.mu.Unlock()
+	if len(cc.Missing)+len(cc.Orphaned) > 0 {
+		m.log.Warn("cross-check found differences", "missing", cc.Missing, "orphaned", cc.Orphaned)
+	}
+}
+
+// isMissing reports whether the last cross-check found the member's extent
+// missing from its drive.
+func (m *Manager) isMissing(drive string, extent uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.missing[memberKey{drive, extent}]
+}
