@@ -23,7 +23,8 @@ type Config struct {
 	// TLS is the client's mutual TLS configuration: the cluster CA and a
 	// certificate it signed (pki.ClientConfig).
 	TLS *tls.Config
-	// Tries is how many volumes a put tries before giving up (4).
+	// Tries is how many times a put tries (a volume, or a lease) before
+	// giving up (6).
 	Tries int
 }
 
@@ -58,7 +59,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("client: no TLS configuration; the fleet and its agents accept only clients with a certificate from the cluster CA")
 	}
 	if cfg.Tries <= 0 {
-		cfg.Tries = 4
+		cfg.Tries = 6
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
 	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: hc}, http: hc, located: map[uint64]*fleetv1.Location{}, coded: map[uint64]*codedVolume{}}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/shingle-storage/shingle/agent/datapath"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
@@ -120,45 +119,17 @@ func (c *Client) readShardRange(ctx context.Context, loc *fleetv1.Location, cv *
 		return nil, err
 	}
 	// Degraded: rebuild the chunks of shard i from the same chunks of
-	// the shards the repair plan names, adding to the lost set any shard
-	// that fails on the way.
-	lost := []int{i}
-	errs := []error{err}
-	for {
-		plan, perr := cv.codec.RepairPlan(lost, i)
-		if perr != nil {
-			return nil, fmt.Errorf("client: shard %d of volume %d cannot be rebuilt: %w (reads failed: %w)", i, h.Volume, perr, errors.Join(errs...))
-		}
-		shards := make([][]byte, h.Scheme.Width())
-		failed := make([]error, len(plan))
-		var wg sync.WaitGroup
-		for j, s := range plan {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				shards[s], failed[j] = c.readChunks(ctx, loc, h, s, first, last)
-			}()
-		}
-		wg.Wait()
-		retry := false
-		for j, ferr := range failed {
-			if ferr != nil {
-				lost = append(lost, plan[j])
-				errs = append(errs, ferr)
-				retry = true
-			}
-		}
+	// the shards the repair plan names.
+	rebuilt, _, rerr := cv.codec.RebuildFrom(nil, i, func(s int) ([]byte, error) {
+		return c.readChunks(ctx, loc, h, s, first, last)
+	})
+	if rerr != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if retry {
-			continue
-		}
-		if err := cv.codec.Rebuild(shards, i); err != nil {
-			return nil, err
-		}
-		return shards[i][off-first*h.ChunkSize:][:n], nil
+		return nil, fmt.Errorf("client: shard %d of volume %d is unreadable (%w) and cannot be rebuilt: %w", i, h.Volume, err, rerr)
 	}
+	return rebuilt[off-first*h.ChunkSize:][:n], nil
 }
 
 // readChunks reads chunks first..last of shard i from its holder, each

@@ -32,10 +32,16 @@ func (c *Client) Put(ctx context.Context, blob []byte) (Locator, error) {
 		return Locator{}, ErrTooLarge
 	}
 	var errs []error
-	for range c.cfg.Tries {
+	for try := range c.cfg.Tries {
 		loc, err := c.leased(ctx)
 		if err != nil {
-			return Locator{}, err
+			// No volume to be had right now (a leader just elected, a
+			// fleet short of space for a moment): wait and ask again.
+			errs = append(errs, err)
+			if !sleepCtx(ctx, time.Duration(try+1)*500*time.Millisecond) {
+				return Locator{}, ctx.Err()
+			}
+			continue
 		}
 		l := Locator{Volume: loc.GetVolume().GetId()}
 		if _, err := rand.Read(l.Key[:]); err != nil {
@@ -101,6 +107,18 @@ func (c *Client) leased(ctx context.Context) (*fleetv1.Location, error) {
 	c.located[loc.GetVolume().GetId()] = loc
 	c.mu.Unlock()
 	return loc, nil
+}
+
+// sleepCtx waits d, and reports false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // retire drops the lease on volume id and reports it to fleetd at the

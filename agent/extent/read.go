@@ -180,10 +180,13 @@ func (s *Store) List() []Info {
 type Stat struct {
 	Extents     int
 	FreeExtents int
-	FreeZones   int
-	Blobs       int
-	Damaged     []Damage
-	Checkpoint  CheckpointStat
+	// CreatableExtents is how many more extents CreateExtent will make:
+	// the free ones less the one kept for compaction.
+	CreatableExtents int
+	FreeZones        int
+	Blobs            int
+	Damaged          []Damage
+	Checkpoint       CheckpointStat
 }
 
 // Stat returns the drive's use.
@@ -199,6 +202,7 @@ func (s *Store) Stat() Stat {
 			st.Extents++
 		}
 	}
+	st.CreatableExtents = max(0, st.FreeExtents-s.reserveSlots())
 	return st
 }
 

@@ -77,10 +77,12 @@ func (d *Drive) Close() error {
 	return nil
 }
 
-// FreeBytes is how many bytes the drive's free extents hold.
+// FreeBytes is how many bytes the extents the drive can still create
+// hold: free extents less the one kept for compaction. It is what fleetd
+// places new volume members against.
 func (d *Drive) FreeBytes() uint64 {
 	l := d.Store.Label()
-	return uint64(d.Store.Stat().FreeZones) * uint64(l.ZoneCapacity)
+	return uint64(d.Store.Stat().CreatableExtents) * uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
 }
 
 // CapacityBytes is how many bytes the drive's zones hold.

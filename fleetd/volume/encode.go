@@ -139,7 +139,11 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	}
 	// 3. Place the shards.
 	width := m.opts.Code.Width()
-	shardBytes := uint64(enc.Header.ShardLen) + uint64(enc.Header.ShardLen/int64(m.opts.ChunkSize)+2)*8192
+	// Each shard takes an extent of its own on its drive, whatever its
+	// length: reserve that, so placement does not promise drives more
+	// shards than they have extents for. (Shards of several volumes
+	// sharing extents would waste less; see the README.)
+	shardBytes := m.opts.VolumeBytes
 	var drives []string
 	m.fleet.Read(func(st *state.State) {
 		var p *placement.Planner

@@ -127,6 +127,9 @@ func (m *Manager) createExtents(ctx context.Context, loc Location) error {
 // createExtent creates the extent of one member on its agent.
 func (m *Manager) createExtent(ctx context.Context, h Holder) error {
 	_, err := m.agents.Control(h.Address).CreateExtent(ctx, connect.NewRequest(&agentv1.CreateExtentRequest{Drive: h.Drive, Id: h.Extent}))
+	if connect.CodeOf(err) == connect.CodeResourceExhausted {
+		m.noteRefusal(h.Drive)
+	}
 	if err != nil && connect.CodeOf(err) != connect.CodeAlreadyExists {
 		return fmt.Errorf("creating extent %d on drive %s (agent %s): %w", h.Extent, h.Drive, h.Address, err)
 	}

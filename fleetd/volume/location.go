@@ -55,10 +55,12 @@ func (m *Manager) Locate(id state.VolumeID) (Location, bool) {
 }
 
 // usable reports whether every member of an open volume can take writes
-// now: its drive in service and not reported failed, its host reachable.
+// now: its drive in service and not reported failed, its host not
+// unreachable (a host not heard from yet since a failover is given the
+// benefit of the doubt, as in placement).
 func (m *Manager) usable(loc Location) bool {
 	for _, h := range loc.Holders {
-		if h.DriveState != state.DriveInService || h.Reachability != Reachable || h.Address == "" {
+		if h.DriveState != state.DriveInService || h.Reachability == Unreachable || h.Address == "" {
 			return false
 		}
 		if v, ok := m.fleet.Drive(h.Drive); ok && v.Health == HealthFailed {

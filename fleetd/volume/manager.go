@@ -139,6 +139,7 @@ type Manager struct {
 	leftovers []leftover                   // extents to delete when their agents answer
 	missing   map[memberKey]bool           // member extents the last cross-check did not find
 	lastCheck time.Time                    // when the last cross-check ran
+	refused   map[string]time.Time         // drives that refused a new extent, and when
 }
 
 // New returns a manager over fleet that reaches agents with agents.
@@ -162,16 +163,44 @@ func (m *Manager) planner(st *state.State) (*placement.Planner, error) {
 		v, ok := m.fleet.Drive(id)
 		return v.Report, ok
 	})
-	// A drive whose host does not heartbeat, or that its agent reports
-	// failed, takes no new member.
+	// A drive whose host stopped heartbeating, or that its agent reports
+	// failed, takes no new member. A host this leader has not heard from
+	// yet (it took office less than a heartbeat ago) is not held against
+	// it: refusing every placement for the first seconds after a failover
+	// would stop all writes, and a member that cannot be created is caught
+	// when its extent is.
 	for i := range cands {
 		h := m.fleet.Host(cands[i].Host)
 		v, _ := m.fleet.Drive(cands[i].ID)
-		if h.Reachability != Reachable || v.Health == HealthFailed {
+		if h.Reachability == Unreachable || v.Health == HealthFailed || m.refusedRecently(cands[i].ID) {
 			cands[i].InService = false
 		}
 	}
 	return placement.New(cands, placement.Options{Seed: m.opts.Seed})
+}
+
+// refusalMemory is how long a drive that refused a new extent for lack
+// of room is left out of placements: until its agent's reports of free
+// space have caught up.
+const refusalMemory = time.Minute
+
+// noteRefusal remembers that drive refused a new extent for lack of room.
+func (m *Manager) noteRefusal(drive string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.refused == nil {
+		m.refused = map[string]time.Time{}
+	}
+	m.refused[drive] = time.Now()
+}
+
+// refusedRecently reports whether drive refused a new extent within
+// refusalMemory.
+func (m *Manager) refusedRecently(drive string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.refused[drive]
+	return ok && time.Since(at) < refusalMemory
 }
 
 // fmtVolume names a volume in messages.

@@ -7,7 +7,6 @@ import (
 	"hash/crc32"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/shingle-storage/shingle/agent/datapath"
@@ -329,49 +328,24 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	crc := uint32(0)
 	var written uint64
 	for c := int64(0); c < h.Layout().Chunks(); c++ {
-		plan, err := codec.RepairPlan(gone, idx)
+		chunk, reads, err := codec.RebuildFrom(gone, idx, func(s int) ([]byte, error) {
+			ho := loc.Holders[s]
+			return m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), s, c))
+		})
 		if err != nil {
-			return 0, err
-		}
-		t.Reads = len(plan)
-		shards := make([][]byte, h.Scheme.Width())
-		failed := make([]error, len(plan))
-		var wg sync.WaitGroup
-		for j, s := range plan {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ho := loc.Holders[s]
-				shards[s], failed[j] = m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), s, c))
-			}()
-		}
-		wg.Wait()
-		retry := false
-		for j, ferr := range failed {
-			if ferr != nil {
-				if ctx.Err() != nil {
-					return 0, ctx.Err()
-				}
-				m.log.Warn("a shard failed during repair; planning around it", "volume", vol.ID, "shard", plan[j], "err", ferr)
-				gone = append(gone, plan[j])
-				retry = true
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
 			}
+			return 0, fmt.Errorf("rebuilding chunk %d: %w", c, err)
 		}
-		if retry {
-			c-- // plan this chunk again without the failed shards
-			continue
-		}
-		if err := codec.Rebuild(shards, idx); err != nil {
-			return 0, err
-		}
-		chunk := shards[idx]
+		t.Reads = reads
 		if err := pace.wait(ctx, len(chunk)); err != nil {
 			return 0, err
 		}
 		if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
 			return 0, fmt.Errorf("writing chunk %d: %w", c, err)
 		}
-		crc = crc32.Update(crc, crc32.MakeTable(crc32.Castagnoli), chunk)
+		crc = crc32.Update(crc, datapath.Castagnoli, chunk)
 		written += uint64(len(chunk))
 		m.progress(t, written, uint64(h.ShardLen))
 	}

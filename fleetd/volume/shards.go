@@ -26,6 +26,9 @@ func (m *Manager) freshExtent(ctx context.Context, h Holder) error {
 		_, err = ctl.CreateExtent(ctx, connect.NewRequest(&agentv1.CreateExtentRequest{Drive: h.Drive, Id: h.Extent}))
 	}
 	if err != nil {
+		if connect.CodeOf(err) == connect.CodeResourceExhausted {
+			m.noteRefusal(h.Drive)
+		}
 		return fmt.Errorf("creating extent %d on drive %s (agent %s): %w", h.Extent, h.Drive, h.Address, err)
 	}
 	return nil

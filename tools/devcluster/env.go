@@ -70,6 +70,12 @@ func (cl *cluster) greet() {
 		"curl -s --cacert \"$SHINGLE_CA\" --cert \"$SHINGLE_CERT\" --key \"$SHINGLE_KEY\" https://" + cl.cfg.Nodes[0].API + "/metrics | grep '^shingle_fleetd'",
 	}
 	if cl.withAgents && len(cl.cfg.Agents) > 0 {
+		lines = append(lines,
+			"fleetctl put /etc/services        # prints a locator; fleetctl get <locator> reads it back",
+			"fleetctl volume list              # volumes seal after --volume-max-age, then get erasure coded",
+			"fleetctl repair status",
+			"fleetctl durability",
+			"go run ./tools/devcluster --dir "+shellQuote(string(cl.dir))+" fail-drive <drive>   # then watch fleetctl repair status")
 		lines = append(lines, "curl -s --cacert \"$SHINGLE_CA\" --cert \"$SHINGLE_CERT\" --key \"$SHINGLE_KEY\" -H 'Content-Type: application/json' -d '{}' https://"+
 			cl.cfg.Agents[0].Addr+"/shingle.agent.v1.ExtentService/ListDrives")
 	}
