@@ -68,12 +68,13 @@ func (c *Client) putReplicas(ctx context.Context, loc *fleetv1.Location, key dat
 		return errors.New("the volume has no holders")
 	}
 	errs := make([]error, len(hs))
+	crc := datapath.CRC32C(blob)
 	var wg sync.WaitGroup
 	for i, h := range hs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.data.Put(ctx, h.GetAddress(), h.GetDrive(), h.GetExtent(), key, blob)
+			errs[i] = c.data.PutWithCRC(ctx, h.GetAddress(), h.GetDrive(), h.GetExtent(), key, blob, crc)
 		}()
 	}
 	wg.Wait()

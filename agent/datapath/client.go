@@ -81,8 +81,15 @@ func (c *Client) do(ctx context.Context, method, addr, path string, body []byte,
 // Put stores blob under key in an extent of a drive of the agent at addr,
 // sending its CRC32C, and returns once the agent has it durable.
 func (c *Client) Put(ctx context.Context, addr, drive string, extent uint64, key Key, blob []byte) error {
+	return c.PutWithCRC(ctx, addr, drive, extent, key, blob, CRC32C(blob))
+}
+
+// PutWithCRC is Put with the blob's CRC32C already computed, for a blob
+// sent to several replicas: the checksum is taken once, when the bytes
+// are first in hand, and every agent checks the bytes it got against it.
+func (c *Client) PutWithCRC(ctx context.Context, addr, drive string, extent uint64, key Key, blob []byte, crc uint32) error {
 	resp, err := c.do(ctx, "PUT", addr, BlobPath(drive, extent, key), blob,
-		http.Header{HeaderCRC32C: {FormatCRC32C(blob)}, "Content-Length": {strconv.Itoa(len(blob))}}, http.StatusCreated)
+		http.Header{HeaderCRC32C: {FormatCRC(crc)}, "Content-Length": {strconv.Itoa(len(blob))}}, http.StatusCreated)
 	if err != nil {
 		return err
 	}
@@ -102,19 +109,23 @@ func (c *Client) Get(ctx context.Context, addr, drive string, extent uint64, key
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", addr, err)
 	}
-	size := resp.ContentLength
-	if size < 0 || size > maxStreamBlob {
-		size = 0
+	var b []byte
+	if size := resp.ContentLength; size >= 0 && size <= maxStreamBlob {
+		// The usual case: read into a buffer of exactly the right size,
+		// with no copy when it fills.
+		b = make([]byte, size)
+		_, err = io.ReadFull(resp.Body, b)
+	} else {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxStreamBlob+1))
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if _, err := io.Copy(buf, resp.Body); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("agent %s: reading blob %x: %w", addr, key[:8], err)
 	}
-	if got := CRC32C(buf.Bytes()); got != want {
+	if got := CRC32C(b); got != want {
 		return nil, &Error{Status: http.StatusOK, Code: "data_loss", Agent: addr,
 			Message: fmt.Sprintf("blob %x arrived with CRC32C %s, the agent sent %s: damaged on the way", key[:8], FormatCRC(got), FormatCRC(want))}
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // Delete writes a tombstone for key into an open extent of a drive of the
