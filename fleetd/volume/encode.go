@@ -192,15 +192,20 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		m.abandon(ctx, shardLoc)
 		return 0, fmt.Errorf("recording the encoding: %w", err)
 	}
-	// 7. The replicas are no longer named by the state: delete them.
+	// 7. The replicas are no longer named by the state: delete them, all
+	// at once (deleting an extent reads it to clean the agent's index).
+	var dwg sync.WaitGroup
 	for _, h := range loc.Holders {
-		if err := m.deleteExtent(ctx, h); err != nil {
-			m.log.Warn("could not delete a replica of an encoded volume yet; will retry", "volume", vol.ID, "drive", h.Drive, "err", err)
-			m.mu.Lock()
-			m.leftovers = append(m.leftovers, leftover{h: h, vol: vol.ID})
-			m.mu.Unlock()
-		}
+		dwg.Go(func() {
+			if err := m.deleteExtent(ctx, h); err != nil {
+				m.log.Warn("could not delete a replica of an encoded volume yet; will retry", "volume", vol.ID, "drive", h.Drive, "err", err)
+				m.mu.Lock()
+				m.leftovers = append(m.leftovers, leftover{h: h, vol: vol.ID})
+				m.mu.Unlock()
+			}
+		})
 	}
+	dwg.Wait()
 	return enc.Header.ImageLen, nil
 }
 

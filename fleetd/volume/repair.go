@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/shingle-storage/shingle/agent/datapath"
@@ -262,7 +262,9 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 			errs = append(errs, fmt.Errorf("sealing the replica on %s: %w", src.Drive, err))
 			continue
 		}
+		m.mu.Lock()
 		t.Reads = 1
+		m.mu.Unlock()
 		var n uint64
 		_, err := m.agents.Data.Stream(ctx, src.Address, src.Drive, src.Extent, func(k datapath.Key, blob []byte) error {
 			if err := pace.wait(ctx, len(blob)); err != nil {
@@ -325,30 +327,35 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 		return 0, err
 	}
 	pace := newPacer(m.opts.RepairBytesPerSecond)
-	crc := uint32(0)
-	var written uint64
-	for c := int64(0); c < h.Layout().Chunks(); c++ {
+	// Chunks are rebuilt and written several at a time; the shard is
+	// assembled as they land so its checksum can be checked at the end.
+	shard := make([]byte, h.ShardLen)
+	var written atomic.Uint64
+	err = forEachChunk(ctx, h.Layout().Chunks(), chunkWorkers, func(ctx context.Context, c int64) error {
 		chunk, reads, err := codec.RebuildFrom(gone, idx, func(s int) ([]byte, error) {
 			ho := loc.Holders[s]
 			return m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), s, c))
 		})
 		if err != nil {
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			return 0, fmt.Errorf("rebuilding chunk %d: %w", c, err)
+			return fmt.Errorf("rebuilding chunk %d: %w", c, err)
 		}
-		t.Reads = reads
 		if err := pace.wait(ctx, len(chunk)); err != nil {
-			return 0, err
+			return err
 		}
 		if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
-			return 0, fmt.Errorf("writing chunk %d: %w", c, err)
+			return fmt.Errorf("writing chunk %d: %w", c, err)
 		}
-		crc = crc32.Update(crc, datapath.Castagnoli, chunk)
-		written += uint64(len(chunk))
-		m.progress(t, written, uint64(h.ShardLen))
+		copy(shard[c*h.ChunkSize:], chunk)
+		m.mu.Lock()
+		t.Reads = reads
+		m.mu.Unlock()
+		m.progress(t, written.Add(uint64(len(chunk))), uint64(h.ShardLen))
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
+	crc := datapath.CRC32C(shard)
 	if crc != h.ShardCRCs[idx] {
 		return 0, fmt.Errorf("the rebuilt shard %d has CRC32C %08x, the header says %08x", idx, crc, h.ShardCRCs[idx])
 	}
@@ -362,7 +369,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	if err := m.sealExtent(ctx, target); err != nil {
 		return 0, fmt.Errorf("sealing the new shard: %w", err)
 	}
-	return written, nil
+	return written.Load(), nil
 }
 
 // progress records a running task's progress.

@@ -72,7 +72,8 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 	if err := m.freshExtent(ctx, h); err != nil {
 		return err
 	}
-	for c := int64(0); c*chunk < int64(len(shard)); c++ {
+	chunks := (int64(len(shard)) + chunk - 1) / chunk
+	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
 		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
 		if err := pace.wait(ctx, len(part)); err != nil {
 			return err
@@ -81,6 +82,10 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 			return fmt.Errorf("shard %d chunk %d to drive %s: %w", i, c, h.Drive, err)
 		}
 		progress(len(part))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, i), header); err != nil {
 		return fmt.Errorf("shard %d header to drive %s: %w", i, h.Drive, err)
@@ -95,15 +100,19 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 // chunk's CRC32C checked on the way), into a buffer of shardLen bytes.
 func (m *Manager) readShard(ctx context.Context, h Holder, vol uint64, i int, shardLen, chunk int64) ([]byte, error) {
 	out := make([]byte, shardLen)
-	for c := int64(0); c*chunk < shardLen; c++ {
+	err := forEachChunk(ctx, (shardLen+chunk-1)/chunk, chunkWorkers, func(ctx context.Context, c int64) error {
 		b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, i, c))
 		if err != nil {
-			return nil, fmt.Errorf("shard %d chunk %d from drive %s: %w", i, c, h.Drive, err)
+			return fmt.Errorf("shard %d chunk %d from drive %s: %w", i, c, h.Drive, err)
 		}
 		if want := min(chunk, shardLen-c*chunk); int64(len(b)) != want {
-			return nil, fmt.Errorf("shard %d chunk %d from drive %s: %d bytes, want %d", i, c, h.Drive, len(b), want)
+			return fmt.Errorf("shard %d chunk %d from drive %s: %d bytes, want %d", i, c, h.Drive, len(b), want)
 		}
 		copy(out[c*chunk:], b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
