@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
 	agentserver "github.com/shingle-storage/shingle/agent/server"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
@@ -24,6 +26,7 @@ import (
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
 	"github.com/shingle-storage/shingle/client"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
 	"github.com/shingle-storage/shingle/fleetd/pki"
 	"github.com/shingle-storage/shingle/fleetd/placement"
 	"github.com/shingle-storage/shingle/fleetd/raftnode"
@@ -566,8 +569,35 @@ func TestScrubbedDamageIsRepaired(t *testing.T) {
 	drive := v.GetPlacement()[0]
 	host := f.drivesOf()[drive]
 	a := f.agents[host]
-	ext := volume.MemberExtent(state.VolumeID(v.GetId()), true, 0)
-	zones := f.extentZones(a, drive, ext)
+	// Shards live in the drive's pool extents; scrubs check sealed
+	// extents, so seal the pool extents first (the agent opens another
+	// for the next shard).
+	ctl := f.agentControl(a)
+	res, err := ctl.ListExtents(context.Background(), connect.NewRequest(&agentv1.ListExtentsRequest{Drive: drive}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pool []uint64
+	for _, x := range res.Msg.GetExtents() {
+		if x.GetId() > datapath.PoolExtent && x.GetId() < 2*datapath.PoolExtent {
+			pool = append(pool, x.GetId())
+			if _, err := ctl.SealExtent(context.Background(), connect.NewRequest(&agentv1.SealExtentRequest{Drive: drive, Extent: x.GetId()})); err != nil && connect.CodeOf(err) != connect.CodeFailedPrecondition {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(pool) == 0 {
+		t.Fatalf("drive %s holds shard 0 of volume %d but has no pool extent", drive, v.GetId())
+	}
+	before := map[string]bool{} // the shards on the drive, as volume/index
+	for _, w := range f.volumes() {
+		for i, d := range w.GetPlacement() {
+			if d == drive {
+				before[fmt.Sprint(w.GetId(), "/", i)] = true
+			}
+		}
+	}
+	zones := f.extentZones(a, drive, pool[0])
 	// The first chunk record's payload starts one 4 KiB block into the
 	// extent's first zone.
 	path := agentserver.DevDrivePath(a.drives, 0)
@@ -575,7 +605,7 @@ func TestScrubbedDamageIsRepaired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	off := zoned.EmulatorFileOffset(e2eDriveBytes/e2eZone, int64(zones[0])*e2eZone+4096+1000)
+	off := zoned.EmulatorFileOffset(int(f.shape.driveBytes/f.shape.zone), int64(zones[0])*f.shape.zone+4096+1000)
 	b := make([]byte, 1)
 	if _, err := fh.ReadAt(b, off); err != nil {
 		t.Fatal(err)
@@ -585,23 +615,26 @@ func TestScrubbedDamageIsRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	fh.Close()
-	f.eventually("the damaged shard rebuilt elsewhere", 120*time.Second, func() error {
+	f.eventually("a shard of the damaged pool extent rebuilt elsewhere", 120*time.Second, func() error {
 		for _, w := range f.volumes() {
-			if w.GetId() == v.GetId() && w.GetPlacement()[0] == drive {
-				return fmt.Errorf("shard 0 of volume %d is still on drive %s", v.GetId(), drive)
+			for i, d := range w.GetPlacement() {
+				if before[fmt.Sprint(w.GetId(), "/", i)] && d != drive {
+					return nil
+				}
 			}
 		}
-		return nil
+		return fmt.Errorf("no shard has moved off drive %s yet", drive)
 	})
 	f.checkAll(blobs, "after the damaged shard was rebuilt")
 
-	// A member's extent disappears behind the fleet's back: the
-	// cross-check notices, and the member is rebuilt elsewhere.
+	// A shard disappears behind the fleet's back (its header deleted on
+	// the agent): the cross-check notices, and the shard is rebuilt
+	// elsewhere.
 	v = f.volumes()[0]
 	drive = v.GetPlacement()[1]
 	a = f.agents[f.drivesOf()[drive]]
-	ext = volume.MemberExtent(state.VolumeID(v.GetId()), true, 1)
-	if _, err := f.agentControl(a).DeleteExtent(context.Background(), connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: drive, Extent: ext})); err != nil {
+	dc := &datapath.Client{HTTP: f.operatorHTTP()}
+	if err := dc.Delete(context.Background(), a.addr, drive, datapath.PoolExtent, erasure.HeaderKey(v.GetId(), 1)); err != nil {
 		t.Fatal(err)
 	}
 	f.eventually("the missing shard rebuilt elsewhere", 120*time.Second, func() error {
@@ -644,8 +677,8 @@ func (f *fleet) fleetExtents(a *runningAgent) []uint64 {
 	return out
 }
 
-// agentControl is a client of a host's agent's extent API.
-func (f *fleet) agentControl(a *runningAgent) agentv1connect.ExtentServiceClient {
+// operatorHTTP is an HTTP client with the operator's certificate.
+func (f *fleet) operatorHTTP() *http.Client {
 	f.t.Helper()
 	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
 	if err != nil {
@@ -655,7 +688,13 @@ func (f *fleet) agentControl(a *runningAgent) agentv1connect.ExtentServiceClient
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return agentv1connect.NewExtentServiceClient(httpClient(tlsConf), "https://"+a.addr)
+	return httpClient(tlsConf)
+}
+
+// agentControl is a client of a host's agent's extent API.
+func (f *fleet) agentControl(a *runningAgent) agentv1connect.ExtentServiceClient {
+	f.t.Helper()
+	return agentv1connect.NewExtentServiceClient(f.operatorHTTP(), "https://"+a.addr)
 }
 
 // extentZones asks a host's agent which zones an extent occupies.

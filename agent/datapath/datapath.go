@@ -21,6 +21,15 @@ import (
 // read's bytes in its response's trailer.
 const HeaderCRC32C = "Shingle-CRC32C"
 
+// PoolExtent, given as the extent of a blob PUT or DELETE, means the
+// drive's shard pool: extents the agent opens, fills and seals in turn to
+// hold the chunks of erasure-coded shards of many volumes, which are
+// small beside an extent. A pooled blob is read like any other, by key
+// (a GET finds a key on the drive whatever extent its URL names). The
+// pool's own extents have ids above PoolExtent and below the agent's
+// time-based ids.
+const PoolExtent = 1 << 58
+
 // MaxRangeLength is the most bytes one range read may ask for.
 const MaxRangeLength = 64 << 20
 

@@ -156,7 +156,7 @@ func (e *extent) reserve(size, entry int64, lay layout, forSeal bool) (int, []in
 		left = append(left, e.cur)
 		e.cur++
 	}
-	return -1, left, fmt.Errorf("%w: extent %d cannot take a %d-byte record; seal it and create another", ErrFull, e.id, size)
+	return -1, left, fmt.Errorf("%w: extent %d cannot take a %d-byte record; seal it and create another", ErrExtentFull, e.id, size)
 }
 
 // reserveRun moves the extent on, if needed, to the first zone from the

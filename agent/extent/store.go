@@ -41,6 +41,9 @@ var (
 	ErrNotFound = errors.New("extent: not found")
 	// ErrFull means the drive has no free extent, or the extent has no room.
 	ErrFull = errors.New("extent: no room")
+	// ErrExtentFull (which is also ErrFull) means the extent written to
+	// has no room for the record, though the drive may have other extents.
+	ErrExtentFull = fmt.Errorf("%w in the extent", ErrFull)
 	// ErrSealed means the extent is sealed and takes no more records.
 	ErrSealed = errors.New("extent: extent is sealed")
 	// ErrReadOnly means the extent hit a device error and takes no more

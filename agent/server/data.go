@@ -121,7 +121,12 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 	}
 	// Put copies the bytes into the record it writes, so the buffer can go
 	// back to the pool once it returns.
-	if _, err := br.drive.Store.Put(r.Context(), br.extent, br.key, buf); err != nil {
+	if br.extent == datapath.PoolExtent {
+		err = br.drive.poolPut(r.Context(), br.key, buf)
+	} else {
+		_, err = br.drive.Store.Put(r.Context(), br.extent, br.key, buf)
+	}
+	if err != nil {
 		p.fail(w, r, br.drive, "put", err)
 		return
 	}
@@ -186,7 +191,12 @@ func (p *dataPath) delete(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, "delete", err)
 		return
 	}
-	if err := br.drive.Store.Delete(r.Context(), br.extent, br.key); err != nil {
+	if br.extent == datapath.PoolExtent {
+		err = br.drive.poolDelete(r.Context(), br.key)
+	} else {
+		err = br.drive.Store.Delete(r.Context(), br.extent, br.key)
+	}
+	if err != nil {
 		p.fail(w, r, br.drive, "delete", err)
 		return
 	}

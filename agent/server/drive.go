@@ -43,6 +43,8 @@ type Drive struct {
 
 	// health is the host's health monitor, once it is started.
 	health *monitor.Monitor
+	// pool is the drive's shard pool (pool.go).
+	pool shardPool
 }
 
 // NewDrive wraps an open store. dev, if not nil, is closed after the store.

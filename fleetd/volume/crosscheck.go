@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
 	"github.com/shingle-storage/shingle/fleetd/state"
 )
 
@@ -45,7 +47,8 @@ type memberKey struct {
 // placement names (the replicas of an encoded volume whose deletion
 // failed, a member replaced while its drive was away) are deleted.
 func (m *Manager) crossCheck(ctx context.Context) {
-	expected := map[memberKey]string{} // → description
+	expected := map[memberKey]string{} // replica extents → description
+	var shards []shardRef              // shards, checked by their header
 	open := map[state.VolumeID]bool{}
 	byHost := map[string][]string{}
 	addr := map[string]string{}
@@ -55,6 +58,10 @@ func (m *Manager) crossCheck(ctx context.Context) {
 				open[v.ID] = true
 			}
 			for i, d := range v.Placement {
+				if v.Scheme.Coded() {
+					shards = append(shards, shardRef{vol: v, index: i, drive: d})
+					continue
+				}
 				expected[memberKey{d, ExtentOf(v, i)}] = fmt.Sprintf("volume %d member %d", v.ID, i)
 			}
 		}
@@ -96,6 +103,17 @@ func (m *Manager) crossCheck(ctx context.Context) {
 				missing[k] = true
 				cc.Missing = append(cc.Missing, fmt.Sprintf("%s: drive %s lacks extent %d", what, d, k.extent))
 			}
+			for _, s := range shards {
+				if s.drive != d {
+					continue
+				}
+				_, err := m.agents.Data.Get(ctx, addr[host], d, datapath.PoolExtent, erasure.HeaderKey(uint64(s.vol.ID), s.index))
+				if isGone(err) {
+					missing[memberKey{d, memberID(s.vol.ID, true, s.index)}] = true
+					cc.Missing = append(cc.Missing, fmt.Sprintf("volume %d shard %d: drive %s lacks its header", s.vol.ID, s.index, d))
+				}
+			}
+			m.examinePool(ctx, addr[host], d, shards)
 			for id, e := range held {
 				if id >= fleetExtentLimit || expected[memberKey{d, id}] != "" {
 					continue
@@ -126,10 +144,58 @@ func (m *Manager) crossCheck(ctx context.Context) {
 	}
 }
 
-// isMissing reports whether the last cross-check found the member's extent
-// missing from its drive.
-func (m *Manager) isMissing(drive string, extent uint64) bool {
+// shardRef is a shard the state places on a drive.
+type shardRef struct {
+	vol   state.Volume
+	index int
+	drive string
+}
+
+// isMissing reports whether the last cross-check found the member with id
+// (memberID) missing from its drive, or a pool examination found it
+// damaged.
+func (m *Manager) isMissing(drive string, id uint64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.missing[memberKey{drive, extent}]
+	return m.missing[memberKey{drive, id}] || m.damaged[memberKey{drive, id}]
+}
+
+// examinePool reads back every shard the state places on a drive whose
+// agent reports a pool extent damaged (a scrub found it not matching its
+// seal), once per damaged extent: the agent cannot say which shards the
+// extent held, so the shards themselves are checked, chunk by chunk, and
+// those that no longer read back are rebuilt elsewhere.
+func (m *Manager) examinePool(ctx context.Context, addr, drive string, shards []shardRef) {
+	v, ok := m.fleet.Drive(drive)
+	if !ok {
+		return
+	}
+	for _, bad := range v.BadExtents {
+		if bad <= datapath.PoolExtent {
+			continue
+		}
+		k := memberKey{drive, bad}
+		m.mu.Lock()
+		done := m.examined[k]
+		m.mu.Unlock()
+		if done {
+			continue
+		}
+		for _, s := range shards {
+			if s.drive != drive {
+				continue
+			}
+			h := Holder{Index: s.index, Drive: drive, Address: addr, Extent: datapath.PoolExtent}
+			shardLen := int64(s.vol.MemberBytes)
+			if _, err := m.readShard(ctx, h, uint64(s.vol.ID), s.index, shardLen, int64(m.opts.ChunkSize)); err != nil && ctx.Err() == nil {
+				m.log.Warn("a shard in a damaged pool extent does not read back; it will be rebuilt", "volume", s.vol.ID, "shard", s.index, "drive", drive, "err", err)
+				m.mu.Lock()
+				m.damaged[memberKey{drive, memberID(s.vol.ID, true, s.index)}] = true
+				m.mu.Unlock()
+			}
+		}
+		m.mu.Lock()
+		m.examined[k] = true
+		m.mu.Unlock()
+	}
 }

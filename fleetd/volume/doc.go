@@ -24,9 +24,9 @@
 //     loses a member is sealed first, and writers move to another volume.
 //     Writers therefore never need to learn of a placement change.
 //
-// Members keep a volume in an extent named after it (MemberExtent): the
-// extent id is the volume id shifted left 16 bits, plus 1 + the shard
-// number for a shard. A drive can hold a replica and a shard of the same
-// volume at once (during encoding), and a client or agent can name the
-// extent without asking anyone.
+// A replica lives in an extent named after its volume (MemberExtent: the
+// volume id shifted left 16 bits), so a client or agent can name it
+// without asking anyone. A shard is a fraction of a volume, so shards go
+// to their drive's shard pool, extents the agent fills with the chunks of
+// many volumes' shards; they are found by key (erasure.ChunkKey).
 package volume

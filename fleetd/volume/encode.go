@@ -57,11 +57,12 @@ func (m *Manager) encodeSealed(ctx context.Context) {
 	}
 }
 
-// leftover is an extent that no placement names any more (the replicas
-// of an encoded volume) and that could not be deleted yet.
+// leftover is a member that no placement names any more (a replica of an
+// encoded volume, a member replaced by a repair) whose data could not be
+// deleted yet.
 type leftover struct {
 	h     Holder
-	vol   state.VolumeID
+	vol   state.Volume // as it was when h was its member
 	tries int
 }
 
@@ -77,7 +78,7 @@ func (m *Manager) dropLeftovers(ctx context.Context) {
 	m.leftovers = nil
 	m.mu.Unlock()
 	for _, l := range todo {
-		if err := m.deleteExtent(ctx, l.h); err != nil && l.tries < maxLeftoverTries {
+		if err := m.dropMember(ctx, l.vol, l.h); err != nil && l.tries < maxLeftoverTries {
 			l.tries++
 			m.mu.Lock()
 			m.leftovers = append(m.leftovers, l)
@@ -139,11 +140,9 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	}
 	// 3. Place the shards.
 	width := m.opts.Code.Width()
-	// Each shard takes an extent of its own on its drive, whatever its
-	// length: reserve that, so placement does not promise drives more
-	// shards than they have extents for. (Shards of several volumes
-	// sharing extents would waste less; see the README.)
-	shardBytes := m.opts.VolumeBytes
+	// A shard's chunks go to its drive's shard pool; it reserves its
+	// length (dropMember counts its chunks from it).
+	shardBytes := uint64(enc.Header.ShardLen)
 	var drives []string
 	m.fleet.Read(func(st *state.State) {
 		var p *placement.Planner
@@ -176,20 +175,21 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		}()
 	}
 	wg.Wait()
+	coded.MemberBytes = shardBytes
 	if err := errors.Join(errs...); err != nil {
-		m.abandon(ctx, shardLoc)
+		m.abandon(ctx, coded, shardLoc)
 		return 0, fmt.Errorf("writing shards: %w", err)
 	}
 	// 5. Read every shard back, check it, and decode the volume from k
 	// shards without the first m data shards.
 	if err := m.verifyEncoded(ctx, shardLoc, codec, enc); err != nil {
-		m.abandon(ctx, shardLoc)
+		m.abandon(ctx, coded, shardLoc)
 		return 0, fmt.Errorf("verifying the shards: %w", err)
 	}
 	// 6. Record it; the compare-and-swap fails if the replicas moved.
 	if _, err := m.fleet.Propose(ctx, &state.EncodeVolume{ID: vol.ID, ExpectedGeneration: vol.Generation, Scheme: m.opts.Code,
 		Placement: drives, MemberBytes: shardBytes}); err != nil {
-		m.abandon(ctx, shardLoc)
+		m.abandon(ctx, coded, shardLoc)
 		return 0, fmt.Errorf("recording the encoding: %w", err)
 	}
 	// 7. The replicas are no longer named by the state: delete them, all
@@ -200,7 +200,7 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 			if err := m.deleteExtent(ctx, h); err != nil {
 				m.log.Warn("could not delete a replica of an encoded volume yet; will retry", "volume", vol.ID, "drive", h.Drive, "err", err)
 				m.mu.Lock()
-				m.leftovers = append(m.leftovers, leftover{h: h, vol: vol.ID})
+				m.leftovers = append(m.leftovers, leftover{h: h, vol: vol})
 				m.mu.Unlock()
 			}
 		})
@@ -209,11 +209,12 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	return enc.Header.ImageLen, nil
 }
 
-// abandon deletes the shard extents of an encoding that will not be
-// recorded. Failures are left for the cross-check: nothing names them.
-func (m *Manager) abandon(ctx context.Context, shardLoc Location) {
+// abandon deletes the shards of an encoding that will not be recorded.
+// What cannot be deleted now is deleted when the volume is encoded again
+// (putFresh replaces blobs left under the same keys).
+func (m *Manager) abandon(ctx context.Context, coded state.Volume, shardLoc Location) {
 	for _, h := range shardLoc.Holders {
-		_ = m.deleteExtent(ctx, h)
+		_ = m.dropMember(ctx, coded, h)
 	}
 }
 

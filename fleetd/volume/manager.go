@@ -137,7 +137,9 @@ type Manager struct {
 	retiring  map[state.VolumeID]bool      // open volumes being sealed
 	status    repairStatus                 // what the background work is doing
 	leftovers []leftover                   // extents to delete when their agents answer
-	missing   map[memberKey]bool           // member extents the last cross-check did not find
+	missing   map[memberKey]bool           // members (memberID) the last cross-check did not find
+	damaged   map[memberKey]bool           // shards found unreadable in damaged pool extents
+	examined  map[memberKey]bool           // damaged pool extents whose shards were checked
 	lastCheck time.Time                    // when the last cross-check ran
 	refused   map[string]time.Time         // drives that refused a new extent, and when
 }
@@ -148,7 +150,8 @@ func New(fleet Fleet, agents *Agents, opts Options, log *slog.Logger) *Manager {
 		log = slog.Default()
 	}
 	return &Manager{fleet: fleet, agents: agents, opts: opts.withDefaults(), log: log,
-		seen: map[state.VolumeID]time.Time{}, retiring: map[state.VolumeID]bool{}}
+		seen: map[state.VolumeID]time.Time{}, retiring: map[state.VolumeID]bool{},
+		damaged: map[memberKey]bool{}, examined: map[memberKey]bool{}}
 }
 
 // Options returns the options in force, defaults filled in.

@@ -38,7 +38,7 @@ func (m *Manager) lostMembers(loc Location, urgent bool) map[int]string {
 				why = "agent reports drive " + h.Drive + " failed"
 			} else if ok && slices.Contains(v.BadExtents, h.Extent) {
 				why = fmt.Sprintf("a scrub found extent %d on drive %s damaged", h.Extent, h.Drive)
-			} else if m.isMissing(h.Drive, h.Extent) {
+			} else if m.isMissing(h.Drive, memberID(loc.Volume.ID, loc.Volume.Scheme.Coded(), h.Index)) {
 				why = fmt.Sprintf("the cross-check found drive %s without extent %d", h.Drive, h.Extent)
 			}
 		}
@@ -231,17 +231,18 @@ func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx 
 		n, err = m.rebuildReplica(ctx, loc, lost, target, t)
 	}
 	if err != nil {
-		_ = m.deleteExtent(ctx, target)
+		_ = m.dropMember(ctx, vol, target)
 		return 0, err
 	}
 	if _, err := m.fleet.Propose(ctx, &state.ReplaceVolumeMember{ID: vol.ID, ExpectedGeneration: vol.Generation, Index: idx, Drive: drive}); err != nil {
-		_ = m.deleteExtent(ctx, target)
+		_ = m.dropMember(ctx, vol, target)
 		return 0, fmt.Errorf("recording the new member: %w", err)
 	}
-	// The lost member's extent is no longer named; if its drive comes
-	// back it is removed.
+	// The lost member is no longer named; if its drive comes back, what
+	// it holds of the volume is removed.
 	m.mu.Lock()
-	m.leftovers = append(m.leftovers, leftover{h: loc.Holders[idx], vol: vol.ID})
+	delete(m.damaged, memberKey{loc.Holders[idx].Drive, memberID(vol.ID, vol.Scheme.Coded(), idx)})
+	m.leftovers = append(m.leftovers, leftover{h: loc.Holders[idx], vol: vol})
 	m.mu.Unlock()
 	return n, nil
 }
@@ -295,8 +296,9 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 
 // rebuildShard rebuilds shard idx chunk by chunk from the shards the
 // code's repair plan names (a local group of an LRC when it can), writes
-// it to a fresh extent on the target drive with the volume header, checks
-// its checksum against the header, and seals it.
+// it to the target drive's shard pool, checks its checksum against the
+// header, and writes the header last: a shard without its header is not
+// yet a shard.
 func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]bool, idx int, target Holder, t *Task) (uint64, error) {
 	vol := loc.Volume
 	var h *erasure.Header
@@ -323,9 +325,6 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	for i := range lost {
 		gone = append(gone, i)
 	}
-	if err := m.freshExtent(ctx, target); err != nil {
-		return 0, err
-	}
 	pace := newPacer(m.opts.RepairBytesPerSecond)
 	// Chunks are rebuilt and written several at a time; the shard is
 	// assembled as they land so its checksum can be checked at the end.
@@ -342,7 +341,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 		if err := pace.wait(ctx, len(chunk)); err != nil {
 			return err
 		}
-		if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
+		if err := m.putFresh(ctx, target, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
 			return fmt.Errorf("writing chunk %d: %w", c, err)
 		}
 		copy(shard[c*h.ChunkSize:], chunk)
@@ -363,11 +362,8 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	if err != nil {
 		return 0, err
 	}
-	if err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, erasure.HeaderKey(uint64(vol.ID), idx), header); err != nil {
+	if err := m.putFresh(ctx, target, erasure.HeaderKey(uint64(vol.ID), idx), header); err != nil {
 		return 0, fmt.Errorf("writing the header: %w", err)
-	}
-	if err := m.sealExtent(ctx, target); err != nil {
-		return 0, fmt.Errorf("sealing the new shard: %w", err)
 	}
 	return written.Load(), nil
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/shingle-storage/shingle/agent/datapath"
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 	"github.com/shingle-storage/shingle/fleetd/erasure"
+	"github.com/shingle-storage/shingle/fleetd/state"
 )
 
-// freshExtent makes the extent of a new member on its drive, empty: an
+// freshExtent makes the extent of a new replica on its drive, empty: an
 // extent already there under that id is left over from an attempt that
 // never committed (the state does not name this drive for this member),
 // so it is deleted first.
@@ -65,20 +66,16 @@ func (p *pacer) wait(ctx context.Context, n int) error {
 	return nil
 }
 
-// writeShard stores shard i (its chunks, then the header) in the fresh
-// extent of h, then seals the extent. progress is called with the bytes
-// written.
+// writeShard stores shard i (its chunks, then the header) in the shard
+// pool of h's drive. progress is called with the bytes written.
 func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pace *pacer, progress func(int)) error {
-	if err := m.freshExtent(ctx, h); err != nil {
-		return err
-	}
 	chunks := (int64(len(shard)) + chunk - 1) / chunk
 	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
 		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
 		if err := pace.wait(ctx, len(part)); err != nil {
 			return err
 		}
-		if err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, i, c), part); err != nil {
+		if err := m.putFresh(ctx, h, erasure.ChunkKey(vol, i, c), part); err != nil {
 			return fmt.Errorf("shard %d chunk %d to drive %s: %w", i, c, h.Drive, err)
 		}
 		progress(len(part))
@@ -87,13 +84,48 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 	if err != nil {
 		return err
 	}
-	if err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, i), header); err != nil {
+	if err := m.putFresh(ctx, h, erasure.HeaderKey(vol, i), header); err != nil {
 		return fmt.Errorf("shard %d header to drive %s: %w", i, h.Drive, err)
 	}
-	if err := m.sealExtent(ctx, h); err != nil {
-		return fmt.Errorf("sealing shard %d on drive %s: %w", i, h.Drive, err)
-	}
 	return nil
+}
+
+// putFresh stores a shard blob in h's pool. A blob already there under
+// the key is left from an attempt that never committed (the state does
+// not place this shard on this drive), so it is deleted and the put
+// made again.
+func (m *Manager) putFresh(ctx context.Context, h Holder, key datapath.Key, b []byte) error {
+	err := m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, key, b)
+	if datapath.IsCode(err, "already_exists") {
+		if err := m.agents.Data.Delete(ctx, h.Address, h.Drive, h.Extent, key); err != nil && !isGone(err) {
+			return err
+		}
+		err = m.agents.Data.Put(ctx, h.Address, h.Drive, h.Extent, key, b)
+	}
+	if datapath.IsCode(err, "resource_exhausted") {
+		m.noteRefusal(h.Drive)
+	}
+	return err
+}
+
+// dropMember removes what member h of vol left on its drive: the extent
+// of a replica, or the chunks and header of a shard. A member never
+// written, or already removed, is fine.
+func (m *Manager) dropMember(ctx context.Context, vol state.Volume, h Holder) error {
+	if h.Extent != datapath.PoolExtent {
+		return m.deleteExtent(ctx, h)
+	}
+	chunks := int64(vol.MemberBytes) / int64(m.opts.ChunkSize)
+	keys := []datapath.Key{erasure.HeaderKey(uint64(vol.ID), h.Index)}
+	for c := range chunks {
+		keys = append(keys, erasure.ChunkKey(uint64(vol.ID), h.Index, c))
+	}
+	return forEachChunk(ctx, int64(len(keys)), chunkWorkers, func(ctx context.Context, i int64) error {
+		if err := m.agents.Data.Delete(ctx, h.Address, h.Drive, h.Extent, keys[i]); err != nil && !isGone(err) {
+			return err
+		}
+		return nil
+	})
 }
 
 // readShard reads shard i of a volume back from h, chunk by chunk (each

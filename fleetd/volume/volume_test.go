@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"github.com/shingle-storage/shingle/fleetd/state"
 )
 
@@ -56,24 +57,28 @@ func TestForEachChunkRunsEveryChunkOnce(t *testing.T) {
 	}
 }
 
-// TestMemberExtentNames checks that a volume's replica and shard extents
-// differ from each other and from other volumes', and stay below the ids
-// agents choose for themselves.
+// TestMemberExtentNames checks that a replica's extent is named after its
+// volume, below the pool's and the agents' own ids, that shards go to the
+// pool, and that member ids (the manager's records) never collide.
 func TestMemberExtentNames(t *testing.T) {
-	seen := map[uint64]string{}
+	seen := map[uint64]bool{}
 	for _, v := range []state.VolumeID{1, 2, 1 << 39} {
-		ids := []uint64{MemberExtent(v, false, 0)}
+		r := MemberExtent(v, false, 0)
+		if r >= fleetExtentLimit || r>>16 != uint64(v) {
+			t.Fatalf("volume %d: replica extent %d does not name its volume below the pool's ids", v, r)
+		}
+		if s := MemberExtent(v, true, 3); s != datapath.PoolExtent {
+			t.Fatalf("volume %d: shard extent %d, want the pool", v, s)
+		}
+		ids := []uint64{memberID(v, false, 0)}
 		for i := range 16 {
-			ids = append(ids, MemberExtent(v, true, i))
+			ids = append(ids, memberID(v, true, i))
 		}
 		for i, id := range ids {
-			if prev, ok := seen[id]; ok {
-				t.Fatalf("volume %d member %d has extent %d, as does %s", v, i, id, prev)
+			if seen[id] {
+				t.Fatalf("volume %d member %d: id %d taken by another member", v, i, id)
 			}
-			seen[id] = "another member"
-			if id >= fleetExtentLimit || id>>16 != uint64(v) {
-				t.Fatalf("volume %d member %d: extent %d does not name its volume below the agents' ids", v, i, id)
-			}
+			seen[id] = true
 		}
 	}
 }

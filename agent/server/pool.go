@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/shingle-storage/shingle/agent/datapath"
+	"github.com/shingle-storage/shingle/agent/extent"
+	"github.com/shingle-storage/shingle/agent/record"
+)
+
+// The shard pool. A shard of an erasure-coded volume is a sixth (RS(6,3))
+// or a twelfth (LRC(12,2,2)) of the volume, and a volume fills an extent:
+// an extent per shard would waste most of every one. So fleetd writes
+// shard chunks to the drive's pool (datapath.PoolExtent in the URL) and
+// the agent appends them to its current pool extent, sealing it when full
+// and opening the next. Pool extents have ids in (PoolExtent, 2·PoolExtent),
+// so after a restart the agent finds the one it was filling.
+
+// poolLimit is where pool extent ids end.
+const poolLimit = 2 * datapath.PoolExtent
+
+// shardPool is a drive's pool: the extent being filled.
+type shardPool struct {
+	mu  sync.Mutex
+	cur uint64 // 0 until known
+}
+
+// isPool reports whether id is a pool extent's.
+func isPool(id uint64) bool { return id > datapath.PoolExtent && id < poolLimit }
+
+// current returns the pool extent to write to: the one being filled, or
+// an open one left from before a restart, or a new one.
+func (p *shardPool) current(s *extent.Store) (uint64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cur != 0 {
+		return p.cur, nil
+	}
+	last := uint64(datapath.PoolExtent)
+	for _, in := range s.List() {
+		if !isPool(in.ID) {
+			continue
+		}
+		last = max(last, in.ID)
+		if in.State == extent.StateOpen && in.ID > p.cur {
+			p.cur = in.ID
+		}
+	}
+	if p.cur != 0 {
+		return p.cur, nil
+	}
+	if err := s.CreateExtentID(last + 1); err != nil {
+		return 0, fmt.Errorf("opening a pool extent: %w", err)
+	}
+	p.cur = last + 1
+	return p.cur, nil
+}
+
+// retire stops writing to pool extent id (full, sealed or failed),
+// sealing it if it is open, so the next write opens another.
+func (p *shardPool) retire(ctx context.Context, s *extent.Store, id uint64) {
+	p.mu.Lock()
+	if p.cur == id {
+		p.cur = 0
+	}
+	p.mu.Unlock()
+	_ = s.Seal(ctx, id) // a sealed or read-only extent refuses; that is fine
+}
+
+// poolRetryable reports whether err means the pool extent written to can
+// take no more, so the write should go to a fresh one.
+func poolRetryable(err error) bool {
+	return errors.Is(err, extent.ErrExtentFull) || errors.Is(err, extent.ErrSealed) ||
+		errors.Is(err, extent.ErrReadOnly) || errors.Is(err, extent.ErrNotFound)
+}
+
+// poolPut stores a blob in the drive's pool.
+func (d *Drive) poolPut(ctx context.Context, key record.Key, data []byte) error {
+	var err error
+	for range 3 {
+		var id uint64
+		if id, err = d.pool.current(d.Store); err != nil {
+			return err
+		}
+		if _, err = d.Store.Put(ctx, id, key, data); !poolRetryable(err) {
+			return err
+		}
+		d.pool.retire(ctx, d.Store, id)
+	}
+	return err
+}
+
+// poolDelete deletes a blob through a tombstone in the drive's pool.
+func (d *Drive) poolDelete(ctx context.Context, key record.Key) error {
+	var err error
+	for range 3 {
+		var id uint64
+		if id, err = d.pool.current(d.Store); err != nil {
+			return err
+		}
+		err = d.Store.Delete(ctx, id, key)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, extent.ErrNotFound) && d.holds(id):
+			return err // the key is missing, not the extent
+		case !poolRetryable(err):
+			return err
+		}
+		d.pool.retire(ctx, d.Store, id)
+	}
+	return err
+}
+
+// holds reports whether the drive's store has extent id.
+func (d *Drive) holds(id uint64) bool {
+	for _, in := range d.Store.List() {
+		if in.ID == id {
+			return true
+		}
+	}
+	return false
+}
