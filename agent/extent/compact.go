@@ -3,8 +3,8 @@ package extent
 import (
 	"context"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/pace"
 	"sort"
-	"time"
 
 	"github.com/shingle-storage/shingle/agent/index"
 	"github.com/shingle-storage/shingle/agent/record"
@@ -106,7 +106,7 @@ func (s *Store) Compact(ctx context.Context, id uint64, opts CompactOptions) (ui
 		src.closing = false
 		s.mu.Unlock()
 	}
-	pace := newPacer(opts.BytesPerSecond)
+	pacer := pace.New(float64(opts.BytesPerSecond))
 	var copyErr error
 	err = s.records(src, func(off int64, h record.Header, raw []byte, size int) bool {
 		if copyErr = ctx.Err(); copyErr != nil {
@@ -121,7 +121,7 @@ func (s *Store) Compact(ctx context.Context, id uint64, opts CompactOptions) (ui
 			return true
 		}
 		if copyErr == nil {
-			copyErr = pace.wait(ctx, size)
+			copyErr = pacer.Wait(ctx, size)
 		}
 		return copyErr == nil
 	})
@@ -271,36 +271,4 @@ func (s *Store) copyTombstone(src, dst *extent, h record.Header, raw []byte) err
 	dst.tombstoneTargets[t.extent]++
 	s.mu.Unlock()
 	return nil
-}
-
-// pacer spaces out copying to a byte rate.
-type pacer struct {
-	rate  int64
-	start time.Time
-	bytes int64
-}
-
-func newPacer(bytesPerSecond int64) *pacer {
-	return &pacer{rate: bytesPerSecond, start: time.Now()}
-}
-
-// wait accounts n more bytes and sleeps until the rate allows them.
-func (p *pacer) wait(ctx context.Context, n int) error {
-	if p.rate <= 0 {
-		return nil
-	}
-	p.bytes += int64(n)
-	due := p.start.Add(time.Duration(float64(p.bytes) / float64(p.rate) * float64(time.Second)))
-	d := time.Until(due)
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

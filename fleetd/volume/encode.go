@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/pace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -164,14 +165,14 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	}
 	// 4. Write the shards, all at once.
 	var done atomic.Uint64
-	pace := newPacer(m.opts.RepairBytesPerSecond)
+	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	errs := make([]error, width)
 	var wg sync.WaitGroup
 	for i, h := range shardLoc.Holders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pace, func(n int) { done.Add(uint64(n)) })
+			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pacer, func(n int) { done.Add(uint64(n)) })
 		}()
 	}
 	wg.Wait()

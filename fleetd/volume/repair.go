@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/pace"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -253,7 +254,7 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 	if err := m.freshExtent(ctx, target); err != nil {
 		return 0, err
 	}
-	pace := newPacer(m.opts.RepairBytesPerSecond)
+	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	var errs []error
 	for _, src := range loc.Holders {
 		if lost[src.Index] || src.Address == "" {
@@ -268,7 +269,7 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 		m.mu.Unlock()
 		var n uint64
 		_, err := m.agents.Data.Stream(ctx, src.Address, src.Drive, src.Extent, func(k datapath.Key, blob []byte) error {
-			if err := pace.wait(ctx, len(blob)); err != nil {
+			if err := pacer.Wait(ctx, len(blob)); err != nil {
 				return err
 			}
 			err := m.agents.Data.Put(ctx, target.Address, target.Drive, target.Extent, k, blob)
@@ -325,7 +326,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	for i := range lost {
 		gone = append(gone, i)
 	}
-	pace := newPacer(m.opts.RepairBytesPerSecond)
+	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	// Chunks are rebuilt and written several at a time; the shard is
 	// assembled as they land so its checksum can be checked at the end.
 	shard := make([]byte, h.ShardLen)
@@ -338,7 +339,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 		if err != nil {
 			return fmt.Errorf("rebuilding chunk %d: %w", c, err)
 		}
-		if err := pace.wait(ctx, len(chunk)); err != nil {
+		if err := pacer.Wait(ctx, len(chunk)); err != nil {
 			return err
 		}
 		if err := m.putFresh(ctx, target, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {

@@ -3,8 +3,7 @@ package volume
 import (
 	"context"
 	"fmt"
-	"sync"
-	"time"
+	"github.com/shingle-storage/shingle/internal/pace"
 
 	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/datapath"
@@ -35,44 +34,13 @@ func (m *Manager) freshExtent(ctx context.Context, h Holder) error {
 	return nil
 }
 
-// pacer spaces writes so they average at most rate bytes per second.
-type pacer struct {
-	rate  float64
-	start time.Time
-	mu    sync.Mutex
-	sent  float64
-}
-
-func newPacer(rate float64) *pacer { return &pacer{rate: rate, start: time.Now()} }
-
-// wait blocks until n more bytes may go.
-func (p *pacer) wait(ctx context.Context, n int) error {
-	if p.rate <= 0 {
-		return ctx.Err()
-	}
-	p.mu.Lock()
-	p.sent += float64(n)
-	due := p.start.Add(time.Duration(p.sent / p.rate * float64(time.Second)))
-	p.mu.Unlock()
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
-
 // writeShard stores shard i (its chunks, then the header) in the shard
 // pool of h's drive. progress is called with the bytes written.
-func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pace *pacer, progress func(int)) error {
+func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pacer *pace.Pacer, progress func(int)) error {
 	chunks := (int64(len(shard)) + chunk - 1) / chunk
 	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
 		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
-		if err := pace.wait(ctx, len(part)); err != nil {
+		if err := pacer.Wait(ctx, len(part)); err != nil {
 			return err
 		}
 		if err := m.putFresh(ctx, h, erasure.ChunkKey(vol, i, c), part); err != nil {
