@@ -43,6 +43,8 @@ type torture struct {
 	// compaction's destination is an ordinary extent before Compact
 	// returns and the model learns of it.
 	extentOps sync.Mutex
+	// path is the drive's file, for the diagnosis of a failure.
+	path string
 }
 
 // TestCrashTorture runs many cycles of: open the store, check every blob
@@ -64,7 +66,7 @@ func TestCrashTorture(t *testing.T) {
 	dev, path := newDrive(t, smr)
 	s := format(t, dev)
 	must(t, s.Close())
-	tt := &torture{blobs: map[record.Key]*blobState{}}
+	tt := &torture{blobs: map[record.Key]*blobState{}, path: path}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	start := time.Now()
 	stalled := 0
@@ -112,7 +114,8 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 		case err == nil && b.deleted:
 			t.Fatalf("cycle %d: key %x was deleted but is back (extent %d acked %v maybe %v; extents %+v)", cycle, k[:4], b.extent, b.acked, b.maybeDeleted, s.List())
 		case err != nil && b.acked && !b.deleted && !b.maybeDeleted:
-			t.Fatalf("cycle %d: acknowledged key %x is lost (extent %d %q; extents %+v; damaged %+v)", cycle, k[:4], b.extent, b.hist, s.List(), s.Stat().Damaged)
+			t.Fatalf("cycle %d: acknowledged key %x is lost (extent %d %q; extents %+v; damaged %+v; checkpoint %+v; %s)", cycle, k[:4], b.extent, b.hist, s.List(), s.Stat().Damaged,
+				s.Stat().Checkpoint, tt.onDisk(k))
 		}
 		if err != nil {
 			// Whatever was uncertain is settled now: it is gone.
@@ -145,6 +148,33 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 			t.Fatalf("cycle %d: records of extent %d: %v", cycle, in.ID, err)
 		}
 	}
+}
+
+// onDisk says where the records of key k are on the drive, read record
+// by record from every extent: whether a lost key's blob is still on the
+// drive (and the index or a checkpoint summary lost it) or gone.
+func (tt *torture) onDisk(k record.Key) string {
+	dev, err := zoned.OpenEmulator(tt.path)
+	if err != nil {
+		return "drive not reopened: " + err.Error()
+	}
+	defer dev.Close()
+	s, err := extent.Open(dev, extent.Options{Cluster: cluster, FullScan: true})
+	if err != nil {
+		return "full scan failed: " + err.Error()
+	}
+	defer s.Close()
+	var found []string
+	for _, in := range s.List() {
+		_ = s.Records(in.ID, func(off int64, h record.Header, _ []byte) bool {
+			if h.Key == k {
+				found = append(found, fmt.Sprintf("%v in extent %d at %d", h.Type, in.ID, off))
+			}
+			return true
+		})
+	}
+	_, gerr := s.Get(ctx, k)
+	return fmt.Sprintf("after a full scan, get: %v; records: %v", gerr, found)
 }
 
 // work runs the workload until the crash, which comes after crashAfter
