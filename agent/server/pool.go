@@ -26,6 +26,9 @@ const poolLimit = 2 * datapath.PoolExtent
 type shardPool struct {
 	mu  sync.Mutex
 	cur uint64 // 0 until known
+	// retired are pool extents given up on; one being sealed still lists
+	// as open, and must not be picked again meanwhile.
+	retired map[uint64]bool
 }
 
 // isPool reports whether id is a pool extent's.
@@ -45,7 +48,7 @@ func (p *shardPool) current(s *extent.Store) (uint64, error) {
 			continue
 		}
 		last = max(last, in.ID)
-		if in.State == extent.StateOpen && in.ID > p.cur {
+		if in.State == extent.StateOpen && in.ID > p.cur && !p.retired[in.ID] {
 			p.cur = in.ID
 		}
 	}
@@ -66,6 +69,10 @@ func (p *shardPool) retire(ctx context.Context, s *extent.Store, id uint64) {
 	if p.cur == id {
 		p.cur = 0
 	}
+	if p.retired == nil {
+		p.retired = map[uint64]bool{}
+	}
+	p.retired[id] = true
 	p.mu.Unlock()
 	_ = s.Seal(ctx, id) // a sealed or read-only extent refuses; that is fine
 }

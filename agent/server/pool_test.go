@@ -88,3 +88,25 @@ func infoOf(t *testing.T, s *extent.Store, id uint64) extent.Info {
 	t.Fatalf("no extent %d", id)
 	return extent.Info{}
 }
+
+// TestShardPoolConcurrentWriters has eight writers fill the pool past
+// several extents at once: every put succeeds although writers find the
+// extent they aimed at full, or being sealed by another writer.
+func TestShardPoolConcurrentWriters(t *testing.T) {
+	e := newTestEnv(t, smallDrives)
+	drive := e.drives[0].ID
+	errs := make(chan error, 48)
+	sem := make(chan struct{}, 8)
+	for range 48 {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- e.put(e.hc, datapath.BlobPath(drive, datapath.PoolExtent, randomKey()), randomBytes(1<<20))
+		}()
+	}
+	for range 48 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
