@@ -43,8 +43,10 @@ type torture struct {
 	// compaction's destination is an ordinary extent before Compact
 	// returns and the model learns of it.
 	extentOps sync.Mutex
-	// path is the drive's file, for the diagnosis of a failure.
+	// path is the drive's file and dev the emulator open on it, for the
+	// diagnosis of a failure.
 	path string
+	dev  *zoned.Emulator
 }
 
 // TestCrashTorture runs many cycles of: open the store, check every blob
@@ -78,6 +80,7 @@ func TestCrashTorture(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: open: %v", cycle, err)
 		}
+		tt.dev = dev
 		tt.check(t, cycle, s)
 		if !tt.work(s, rng.Uint64(), time.Duration(rng.IntN(15000))*time.Microsecond, int64(rng.IntN(4)), dev) {
 			stalled++
@@ -115,7 +118,7 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 			t.Fatalf("cycle %d: key %x was deleted but is back (extent %d acked %v maybe %v; extents %+v)", cycle, k[:4], b.extent, b.acked, b.maybeDeleted, s.List())
 		case err != nil && b.acked && !b.deleted && !b.maybeDeleted:
 			t.Fatalf("cycle %d: acknowledged key %x is lost (extent %d %q; extents %+v; damaged %+v; checkpoint %+v; %s)", cycle, k[:4], b.extent, b.hist, s.List(), s.Stat().Damaged,
-				s.Stat().Checkpoint, tt.onDisk(k))
+				s.Stat().Checkpoint, tt.onDisk(s, k))
 		}
 		if err != nil {
 			// Whatever was uncertain is settled now: it is gone.
@@ -153,7 +156,9 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 // onDisk says where the records of key k are on the drive, read record
 // by record from every extent: whether a lost key's blob is still on the
 // drive (and the index or a checkpoint summary lost it) or gone.
-func (tt *torture) onDisk(k record.Key) string {
+func (tt *torture) onDisk(open *extent.Store, k record.Key) string {
+	_ = open.Close()
+	_ = tt.dev.Close()
 	dev, err := zoned.OpenEmulator(tt.path)
 	if err != nil {
 		return "drive not reopened: " + err.Error()
