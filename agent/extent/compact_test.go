@@ -216,6 +216,19 @@ func TestCompactCrashAtRandomMoments(t *testing.T) {
 			}
 		}
 		checkThinned(t, s, 0, 40)
+		// The finished compaction's destination is sealed with a summary
+		// and listed in the checkpoint: a restart that trusts them must
+		// find every blob, as must one that reads everything.
+		for _, opts := range []extent.Options{{Cluster: cluster}, {Cluster: cluster, FullScan: true}} {
+			s.Close()
+			must(t, dev.Close())
+			dev, err = zoned.OpenEmulator(path)
+			must(t, err)
+			if s, err = extent.Open(dev, opts); err != nil {
+				t.Fatalf("round %d: reopen (full scan %v) after finishing the compaction: %v", round, opts.FullScan, err)
+			}
+			checkThinned(t, s, 0, 40)
+		}
 		s.Close()
 		dev.Close()
 	}
