@@ -8,12 +8,12 @@ import (
 	"context"
 	"fmt"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
+	"github.com/shingle-storage/shingle/internal/bytesize"
 	"github.com/shingle-storage/shingle/internal/tracing"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -220,8 +220,8 @@ func run(c *cli.Context) error {
 			log.Warn("flushing traces failed", "err", err)
 		}
 	}()
-	scrubRate, err := parseSize(c.String("scrub-rate"))
-	if err != nil && c.String("scrub-rate") != "0" {
+	scrubRate, err := bytesize.Parse(c.String("scrub-rate"))
+	if err != nil {
 		return cli.Exit("agent: --scrub-rate: "+err.Error(), 2)
 	}
 	srv, err := server.New(server.Config{
@@ -233,7 +233,7 @@ func run(c *cli.Context) error {
 		Logger:          log,
 		Health:          monitor.Config{Interval: c.Duration("health-interval"), HistoryDir: healthDir},
 		Tracer:          tracer,
-		Scrubbing:       server.Scrubbing{Interval: c.Duration("scrub-interval"), BytesPerSecond: uint64(scrubRate)},
+		Scrubbing:       server.Scrubbing{Interval: c.Duration("scrub-interval"), BytesPerSecond: scrubRate},
 	})
 	if err != nil {
 		return err
@@ -300,23 +300,11 @@ var openRealDrives = func(rd server.RealDrives, log *slog.Logger) ([]*server.Dri
 	return rd.Open(log)
 }
 
-// parseSize reads a byte count with an optional binary suffix.
+// parseSize reads a positive byte count with an optional binary suffix.
 func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
-	mult := int64(1)
-	num := s
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
+	n, err := bytesize.Parse(s)
+	if err != nil || n == 0 || n > 1<<62 {
 		return 0, fmt.Errorf("%q is not a size: write a positive number of bytes, or one with KiB, MiB, GiB or TiB", s)
 	}
-	return n * mult, nil
+	return int64(n), nil
 }

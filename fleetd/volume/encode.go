@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"github.com/shingle-storage/shingle/internal/pace"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/shingle-storage/shingle/agent/datapath"
@@ -164,7 +163,6 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		return 0, err
 	}
 	// 4. Write the shards, all at once.
-	var done atomic.Uint64
 	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	errs := make([]error, width)
 	var wg sync.WaitGroup
@@ -172,7 +170,7 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pacer, func(n int) { done.Add(uint64(n)) })
+			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pacer)
 		}()
 	}
 	wg.Wait()

@@ -35,8 +35,8 @@ func (m *Manager) freshExtent(ctx context.Context, h Holder) error {
 }
 
 // writeShard stores shard i (its chunks, then the header) in the shard
-// pool of h's drive. progress is called with the bytes written.
-func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pacer *pace.Pacer, progress func(int)) error {
+// pool of h's drive.
+func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pacer *pace.Pacer) error {
 	chunks := (int64(len(shard)) + chunk - 1) / chunk
 	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
 		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
@@ -46,7 +46,6 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 		if err := m.putFresh(ctx, h, erasure.ChunkKey(vol, i, c), part); err != nil {
 			return fmt.Errorf("shard %d chunk %d to drive %s: %w", i, c, h.Drive, err)
 		}
-		progress(len(part))
 		return nil
 	})
 	if err != nil {

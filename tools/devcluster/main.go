@@ -21,6 +21,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/shingle-storage/shingle/internal/bytesize"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -267,19 +268,11 @@ func run(c *cli.Context) error {
 
 // parseSize reads a size such as 4GiB, 512MiB or 1073741824.
 func parseSize(s string) (uint64, error) {
-	var n uint64
-	var unit string
-	if _, err := fmt.Sscanf(s, "%d%s", &n, &unit); err != nil && unit == "" {
-		if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
-			return 0, fmt.Errorf("--drive-size %q: want a size like 4GiB or 512MiB", s)
-		}
-	}
-	mult := map[string]uint64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
-	m, ok := mult[unit]
-	if !ok || n == 0 {
+	n, err := bytesize.Parse(s)
+	if err != nil || n == 0 {
 		return 0, fmt.Errorf("--drive-size %q: want a size like 4GiB or 512MiB", s)
 	}
-	return n * m, nil
+	return n, nil
 }
 
 // stopGrace is how long a server or agent gets to stop before it is
