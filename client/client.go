@@ -38,9 +38,24 @@ type Client struct {
 
 	mu      sync.Mutex
 	lease   *lease
-	retired []uint64                     // volumes to report at the next lease
-	located map[uint64]*fleetv1.Location // volume locations, refreshed on trouble
-	coded   map[uint64]*codedVolume      // headers of encoded volumes
+	retired []uint64                // volumes to report at the next lease
+	located map[uint64]located      // volume locations, refreshed on trouble or age
+	coded   map[uint64]*codedVolume // headers of encoded volumes
+}
+
+// LocationTTL is how long a client trusts a volume location it was given
+// before asking fleetd again. A location changes when a volume is sealed,
+// encoded, repaired or compacted, and a client finds that out by itself
+// on its next read (the old holders fail it); but a blob another client
+// deleted from a sealed volume is only recorded in fleetd, and a client
+// sees that deletion once its location of the volume is younger than
+// the deletion: within LocationTTL.
+const LocationTTL = 30 * time.Second
+
+// located is a volume location and when it was fetched.
+type located struct {
+	loc *fleetv1.Location
+	at  time.Time
 }
 
 // lease is a volume the client writes to until it expires or fails.
@@ -62,7 +77,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Tries = 6
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
-	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: hc}, http: hc, located: map[uint64]*fleetv1.Location{}, coded: map[uint64]*codedVolume{}}
+	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: hc}, http: hc, located: map[uint64]located{}, coded: map[uint64]*codedVolume{}}
 	for _, a := range cfg.Fleet {
 		c.fleet = append(c.fleet, fleetv1connect.NewVolumeServiceClient(hc, "https://"+a))
 	}
@@ -97,10 +112,10 @@ func callFleet[Res any](ctx context.Context, c *Client, call func(fleetv1connect
 // set, else from fleetd.
 func (c *Client) locate(ctx context.Context, id uint64, refresh bool) (*fleetv1.Location, error) {
 	c.mu.Lock()
-	loc := c.located[id]
+	l, ok := c.located[id]
 	c.mu.Unlock()
-	if loc != nil && !refresh {
-		return loc, nil
+	if ok && !refresh && time.Since(l.at) < LocationTTL {
+		return l.loc, nil
 	}
 	res, err := callFleet(ctx, c, func(f fleetv1connect.VolumeServiceClient) (*connect.Response[fleetv1.LocateResponse], error) {
 		return f.Locate(ctx, connect.NewRequest(&fleetv1.LocateRequest{Volume: id}))
@@ -109,7 +124,7 @@ func (c *Client) locate(ctx context.Context, id uint64, refresh bool) (*fleetv1.
 		return nil, err
 	}
 	c.mu.Lock()
-	c.located[id] = res.GetLocation()
+	c.located[id] = located{loc: res.GetLocation(), at: time.Now()}
 	c.mu.Unlock()
 	return res.GetLocation(), nil
 }

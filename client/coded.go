@@ -11,11 +11,13 @@ import (
 	"github.com/shingle-storage/shingle/fleetd/erasure"
 )
 
-// codedVolume is what a reader keeps of an encoded volume: its header
-// (the layout, the shard checksums and the index fences) and its codec.
+// codedVolume is what a reader keeps of an encoded volume's image: its
+// header (the layout, the shard checksums and the index fences), its codec,
+// and its epoch (a compaction writes a new image under the next one).
 type codedVolume struct {
 	header *erasure.Header
 	codec  *erasure.Codec
+	epoch  uint32
 }
 
 // getCoded reads a blob from an erasure-coded volume: it finds the blob
@@ -61,12 +63,13 @@ func (c *Client) codedVolume(ctx context.Context, loc *fleetv1.Location) (*coded
 	c.mu.Lock()
 	cv := c.coded[id]
 	c.mu.Unlock()
-	if cv != nil && cv.header.Generation <= loc.GetVolume().GetGeneration() {
+	epoch := loc.GetVolume().GetEpoch()
+	if cv != nil && cv.epoch == epoch && cv.header.Generation <= loc.GetVolume().GetGeneration() {
 		return cv, nil
 	}
 	var errs []error
 	for _, ho := range preferHealthy(loc.GetHolders()) {
-		b, err := c.data.Get(ctx, ho.GetAddress(), ho.GetDrive(), ho.GetExtent(), erasure.HeaderKey(id, int(ho.GetIndex())))
+		b, err := c.data.Get(ctx, ho.GetAddress(), ho.GetDrive(), ho.GetExtent(), erasure.HeaderKey(id, epoch, int(ho.GetIndex())))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -80,7 +83,7 @@ func (c *Client) codedVolume(ctx context.Context, loc *fleetv1.Location) (*coded
 		if err != nil {
 			return nil, err
 		}
-		cv = &codedVolume{header: h, codec: codec}
+		cv = &codedVolume{header: h, codec: codec, epoch: epoch}
 		c.mu.Lock()
 		c.coded[id] = cv
 		c.mu.Unlock()
@@ -111,7 +114,7 @@ func (c *Client) readImage(ctx context.Context, loc *fleetv1.Location, cv *coded
 func (c *Client) readShardRange(ctx context.Context, loc *fleetv1.Location, cv *codedVolume, i int, off, n int64) ([]byte, error) {
 	h := cv.header
 	first, last := h.Layout().ChunkRange(off, n)
-	b, err := c.readChunks(ctx, loc, h, i, first, last)
+	b, err := c.readChunks(ctx, loc, cv, i, first, last)
 	if err == nil {
 		return b[off-first*h.ChunkSize:][:n], nil
 	}
@@ -121,7 +124,7 @@ func (c *Client) readShardRange(ctx context.Context, loc *fleetv1.Location, cv *
 	// Degraded: rebuild the chunks of shard i from the same chunks of
 	// the shards the repair plan names.
 	rebuilt, _, rerr := cv.codec.RebuildFrom(nil, i, func(s int) ([]byte, error) {
-		return c.readChunks(ctx, loc, h, s, first, last)
+		return c.readChunks(ctx, loc, cv, s, first, last)
 	})
 	if rerr != nil {
 		if ctx.Err() != nil {
@@ -135,7 +138,8 @@ func (c *Client) readShardRange(ctx context.Context, loc *fleetv1.Location, cv *
 // readChunks reads chunks first..last of shard i from its holder, each
 // chunk's CRC32C checked by the data path; the last chunk of a shard may
 // be short only if the shard is.
-func (c *Client) readChunks(ctx context.Context, loc *fleetv1.Location, h *erasure.Header, i int, first, last int64) ([]byte, error) {
+func (c *Client) readChunks(ctx context.Context, loc *fleetv1.Location, cv *codedVolume, i int, first, last int64) ([]byte, error) {
+	h := cv.header
 	hs := loc.GetHolders()
 	idx := slices.IndexFunc(hs, func(ho *fleetv1.Holder) bool { return int(ho.GetIndex()) == i })
 	if idx < 0 {
@@ -144,7 +148,7 @@ func (c *Client) readChunks(ctx context.Context, loc *fleetv1.Location, h *erasu
 	ho := hs[idx]
 	out := make([]byte, 0, (last-first+1)*h.ChunkSize)
 	for ch := first; ch <= last; ch++ {
-		b, err := c.data.Get(ctx, ho.GetAddress(), ho.GetDrive(), ho.GetExtent(), erasure.ChunkKey(h.Volume, i, ch))
+		b, err := c.data.Get(ctx, ho.GetAddress(), ho.GetDrive(), ho.GetExtent(), erasure.ChunkKey(h.Volume, cv.epoch, i, ch))
 		if err != nil {
 			return nil, err
 		}

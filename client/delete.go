@@ -5,33 +5,66 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/datapath"
+	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
 )
 
-// ErrSealedDelete is returned by Delete for a blob whose volume is
-// sealed or encoded.
-var ErrSealedDelete = errors.New("client: the blob's volume is sealed; deleting from sealed volumes is not supported yet")
-
-// Delete deletes the blob l names: a tombstone is written on every
-// replica of its (open) volume, and it succeeds only if all take it.
+// Delete deletes the blob l names. In an open volume a tombstone is
+// written on every replica, and it succeeds only if all take it. A sealed
+// or encoded volume takes no more writes, so there the blob is checked to
+// exist and its deletion recorded in fleetd: readers treat it as gone
+// from then on (other clients within LocationTTL), and its bytes go when
+// the volume is encoded or, once coded, compacted. A volume sealed while
+// the tombstones were being written is handled the second way.
 func (c *Client) Delete(ctx context.Context, l Locator) error {
 	loc, err := c.locate(ctx, l.Volume, true)
 	if err != nil {
 		return err
 	}
-	if st := loc.GetVolume().GetState(); st != "open" {
-		return fmt.Errorf("%w (volume %d is %s)", ErrSealedDelete, l.Volume, st)
+	if isDeleted(loc, l.Key) {
+		return fmt.Errorf("%w: key %x of volume %d is deleted already", ErrNotFound, l.Key[:8], l.Volume)
 	}
+	if loc.GetVolume().GetState() == "open" {
+		err := c.deleteOpen(ctx, loc, l.Key)
+		if !datapath.IsCode(err, "failed_precondition") {
+			return err
+		}
+		// A replica refused: the volume is being sealed. Record the
+		// deletion in fleetd once it is.
+		if loc, err = c.waitSealed(ctx, l.Volume); err != nil {
+			return err
+		}
+	}
+	if err := c.exists(ctx, loc, l.Key); err != nil {
+		return err
+	}
+	_, err = callFleet(ctx, c, func(f fleetv1connect.VolumeServiceClient) (*connect.Response[fleetv1.DeleteBlobsResponse], error) {
+		return f.DeleteBlobs(ctx, connect.NewRequest(&fleetv1.DeleteBlobsRequest{Volume: l.Volume, Keys: [][]byte{l.Key[:]}}))
+	})
+	if err != nil {
+		return fmt.Errorf("client: recording the deletion of key %x from volume %d: %w", l.Key[:8], l.Volume, err)
+	}
+	c.mu.Lock()
+	delete(c.located, l.Volume) // this client's next read sees it
+	c.mu.Unlock()
+	return nil
+}
+
+// deleteOpen writes a tombstone for key on every replica of the open
+// volume at loc.
+func (c *Client) deleteOpen(ctx context.Context, loc *fleetv1.Location, key datapath.Key) error {
 	hs := loc.GetHolders()
 	errs := make([]error, len(hs))
 	var wg sync.WaitGroup
 	for i, h := range hs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.data.Delete(ctx, h.GetAddress(), h.GetDrive(), h.GetExtent(), l.Key)
-		}()
+		wg.Go(func() {
+			errs[i] = c.data.Delete(ctx, h.GetAddress(), h.GetDrive(), h.GetExtent(), key)
+		})
 	}
 	wg.Wait()
 	n := 0
@@ -41,7 +74,58 @@ func (c *Client) Delete(ctx context.Context, l Locator) error {
 		}
 	}
 	if n == len(hs) {
-		return fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, l.Volume, l.Key[:8])
+		return fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, loc.GetVolume().GetId(), key[:8])
+	}
+	for _, err := range errs {
+		if datapath.IsCode(err, "failed_precondition") {
+			return err
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// waitSealed asks fleetd for volume id until it is no longer open: a
+// replica refusing a tombstone means the leader is sealing it.
+func (c *Client) waitSealed(ctx context.Context, id uint64) (*fleetv1.Location, error) {
+	for range 50 {
+		loc, err := c.locate(ctx, id, true)
+		if err != nil {
+			return nil, err
+		}
+		if loc.GetVolume().GetState() != "open" {
+			return loc, nil
+		}
+		if !sleepCtx(ctx, 200*time.Millisecond) {
+			return nil, ctx.Err()
+		}
+	}
+	return nil, fmt.Errorf("client: a replica of volume %d refuses writes, but fleetd still has it open after 10 s; try again", id)
+}
+
+// exists checks that the sealed or encoded volume at loc holds key,
+// without reading the blob from a coded volume (its index says).
+func (c *Client) exists(ctx context.Context, loc *fleetv1.Location, key datapath.Key) error {
+	if loc.GetVolume().GetState() != "encoded" {
+		_, err := c.getReplicated(ctx, loc, key)
+		return err
+	}
+	cv, err := c.codedVolume(ctx, loc)
+	if err != nil {
+		return err
+	}
+	h := cv.header
+	ref, ok := h.Lookup(erasure.Key(key))
+	if ok {
+		var page []byte
+		if page, err = c.readImage(ctx, loc, cv, ref.Offset, ref.Len); err != nil {
+			return err
+		}
+		if _, ok, err = h.Find(ref, page, erasure.Key(key)); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, h.Volume, key[:8])
+	}
+	return nil
 }

@@ -634,7 +634,7 @@ func TestScrubbedDamageIsRepaired(t *testing.T) {
 	drive = v.GetPlacement()[1]
 	a = f.agents[f.drivesOf()[drive]]
 	dc := &datapath.Client{HTTP: f.operatorHTTP()}
-	if err := dc.Delete(context.Background(), a.addr, drive, datapath.PoolExtent, erasure.HeaderKey(v.GetId(), 1)); err != nil {
+	if err := dc.Delete(context.Background(), a.addr, drive, datapath.PoolExtent, erasure.HeaderKey(v.GetId(), v.GetEpoch(), 1)); err != nil {
 		t.Fatal(err)
 	}
 	f.eventually("the missing shard rebuilt elsewhere", 120*time.Second, func() error {

@@ -152,9 +152,9 @@ func (c *Client) GetFile(ctx context.Context, l Locator, w io.Writer, progress f
 		_, err := w.Write(b)
 		return err
 	}
-	var m manifest
-	if err := json.Unmarshal(b, &m); err != nil || m.Format != manifestFormat || m.Version != 1 {
-		return fmt.Errorf("client: %s is not a manifest this client reads (format %q, version %d, %v)", l, m.Format, m.Version, err)
+	m, err := decodeManifest(l, b)
+	if err != nil {
+		return err
 	}
 	sum := sha256.New()
 	var done int64
@@ -178,6 +178,53 @@ func (c *Client) GetFile(ctx context.Context, l Locator, w io.Writer, progress f
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); done != m.Size || got != m.SHA256 {
 		return fmt.Errorf("client: file %s read back as %d bytes with SHA-256 %s; the manifest says %d bytes, %s", l, done, got, m.Size, m.SHA256)
+	}
+	return nil
+}
+
+// decodeManifest decodes the manifest blob b that l names.
+func decodeManifest(l Locator, b []byte) (manifest, error) {
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil || m.Format != manifestFormat || m.Version != 1 {
+		return m, fmt.Errorf("client: %s is not a manifest this client reads (format %q, version %d, %v)", l, m.Format, m.Version, err)
+	}
+	return m, nil
+}
+
+// DeleteFile deletes what PutFile stored under l: one blob, or the blobs
+// a manifest lists and then the manifest itself, so a deletion cut short
+// can be run again. progress, if not nil, is called with the blobs
+// deleted so far and their number.
+func (c *Client) DeleteFile(ctx context.Context, l Locator, progress func(done, total int)) error {
+	if !l.Manifest {
+		return c.Delete(ctx, l)
+	}
+	b, err := c.Get(ctx, l)
+	if err != nil {
+		return err
+	}
+	m, err := decodeManifest(l, b)
+	if err != nil {
+		return err
+	}
+	for i, s := range m.Blobs {
+		bl, err := ParseLocator(s)
+		if err != nil {
+			return fmt.Errorf("client: manifest %s, blob %d: %w", l, i, err)
+		}
+		// A blob already gone is one an earlier attempt deleted.
+		if err := c.Delete(ctx, bl); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("client: manifest %s, blob %d (%s): %w; run the deletion again to finish it", l, i, s, err)
+		}
+		if progress != nil {
+			progress(i+1, len(m.Blobs)+1)
+		}
+	}
+	if err := c.Delete(ctx, l); err != nil {
+		return err
+	}
+	if progress != nil {
+		progress(len(m.Blobs)+1, len(m.Blobs)+1)
 	}
 	return nil
 }

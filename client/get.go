@@ -1,9 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/shingle-storage/shingle/agent/datapath"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
@@ -28,7 +30,11 @@ func (c *Client) Get(ctx context.Context, l Locator) ([]byte, error) {
 			return nil, err
 		}
 		var b []byte
-		if loc.GetVolume().GetState() == "encoded" {
+		if isDeleted(loc, l.Key) {
+			// Deleted since the volume was sealed: the bytes are still
+			// there until the volume is encoded or compacted.
+			err = fmt.Errorf("%w: key %x of volume %d is deleted", ErrNotFound, l.Key[:8], l.Volume)
+		} else if loc.GetVolume().GetState() == "encoded" {
 			b, err = c.getCoded(ctx, loc, l.Key)
 		} else {
 			b, err = c.getReplicated(ctx, loc, l.Key)
@@ -45,6 +51,13 @@ func (c *Client) Get(ctx context.Context, l Locator) ([]byte, error) {
 		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// isDeleted reports whether loc lists key as deleted from its sealed
+// volume.
+func isDeleted(loc *fleetv1.Location, key datapath.Key) bool {
+	_, found := slices.BinarySearchFunc(loc.GetDeleted(), key[:], bytes.Compare)
+	return found
 }
 
 // getReplicated reads a blob from the first holder that has it, healthy

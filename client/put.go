@@ -105,7 +105,7 @@ func (c *Client) leased(ctx context.Context) (*fleetv1.Location, error) {
 	ttl := res.GetTtl().AsDuration()
 	c.mu.Lock()
 	c.lease = &lease{loc: loc, expires: time.Now().Add(ttl)}
-	c.located[loc.GetVolume().GetId()] = loc
+	c.located[loc.GetVolume().GetId()] = located{loc: loc, at: time.Now()}
 	c.mu.Unlock()
 	return loc, nil
 }

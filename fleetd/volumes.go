@@ -43,5 +43,13 @@ func volumeOptions(c *cli.Context) (volume.Options, error) {
 		return o, fmt.Errorf("--repair-rate %q: give bytes per second such as 100MiB, or 0", c.String("repair-rate"))
 	}
 	o.RepairBytesPerSecond = float64(rate)
+	switch f := c.Float64("compact-deleted"); {
+	case f < 0 || f > 1:
+		return o, fmt.Errorf("--compact-deleted %v: give a share from 0 to 1, such as 0.2, or 0 to never compact", f)
+	case f == 0:
+		o.CompactDeleted = -1 // Options: negative turns it off
+	default:
+		o.CompactDeleted = f
+	}
 	return o, nil
 }

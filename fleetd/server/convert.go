@@ -75,6 +75,7 @@ func volumeOf(v state.Volume) *fleetv1.Volume {
 			Parity: uint32(v.Scheme.Parity), LocalGroups: uint32(v.Scheme.LocalGroups), Name: v.Scheme.String(),
 		},
 		State: string(v.State), Placement: v.Placement, Generation: v.Generation, MemberBytes: v.MemberBytes,
+		Epoch: v.Epoch, Blobs: v.Blobs, DeletedBlobs: uint64(len(v.Deleted)),
 	}
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 
 	"connectrpc.com/connect"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
@@ -92,6 +94,29 @@ func (v *volumeService) SealVolume(ctx context.Context, req *connect.Request[fle
 	return connect.NewResponse(&fleetv1.SealVolumeResponse{Volume: volumeOf(loc.Volume)}), nil
 }
 
+// DeleteBlobs records deletions from a sealed or encoded volume.
+func (v *volumeService) DeleteBlobs(ctx context.Context, req *connect.Request[fleetv1.DeleteBlobsRequest]) (*connect.Response[fleetv1.DeleteBlobsResponse], error) {
+	s := v.s
+	if p, err := s.leaderPeer(ctx, req.Header()); err != nil || p != nil {
+		if err != nil {
+			return nil, err
+		}
+		return relay(ctx, s, p, req, p.volume.DeleteBlobs)
+	}
+	keys := make([]string, 0, len(req.Msg.GetKeys()))
+	for _, k := range req.Msg.GetKeys() {
+		if len(k) != 32 {
+			return nil, invalid(fmt.Sprintf("a key is %d bytes; blob keys are 32", len(k)))
+		}
+		keys = append(keys, hex.EncodeToString(k))
+	}
+	res, err := s.propose(ctx, &state.DeleteBlobs{ID: state.VolumeID(req.Msg.GetVolume()), Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&fleetv1.DeleteBlobsResponse{Generation: res.Generation}), nil
+}
+
 // GetRepairStatus shows the leader's durability work.
 func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Request[fleetv1.GetRepairStatusRequest]) (*connect.Response[fleetv1.GetRepairStatusResponse], error) {
 	s := v.s
@@ -103,7 +128,8 @@ func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Reques
 	}
 	st := s.volumes.Status()
 	out := &fleetv1.GetRepairStatusResponse{Repaired: st.Repaired, Failed: st.Failed, RepairedBytes: st.RepairedBytes,
-		BytesPerSecond: st.BytesPerSecond, Encoded: st.Encoded, EncodeWaiting: uint32(st.EncodeWaiting)}
+		BytesPerSecond: st.BytesPerSecond, Encoded: st.Encoded, EncodeWaiting: uint32(st.EncodeWaiting),
+		Compacted: st.Compacted, CompactedBytes: st.CompactedBytes}
 	cc := st.CrossCheck
 	out.CrossCheck = &fleetv1.CrossCheck{Drives: uint32(cc.Drives), Missing: cc.Missing, Orphaned: cc.Orphaned, OrphansDeleted: cc.OrphansDeleted}
 	if !cc.At.IsZero() {
@@ -124,6 +150,11 @@ func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Reques
 // locationOf converts a volume location for the API.
 func locationOf(loc volume.Location) *fleetv1.Location {
 	out := &fleetv1.Location{Volume: volumeOf(loc.Volume)}
+	for _, k := range loc.Volume.Deleted {
+		if b, err := hex.DecodeString(k); err == nil {
+			out.Deleted = append(out.Deleted, b)
+		}
+	}
 	for _, h := range loc.Holders {
 		out.Holders = append(out.Holders, &fleetv1.Holder{Index: uint32(h.Index), Drive: h.Drive, Host: h.Host, Address: h.Address,
 			Extent: h.Extent, DriveState: string(h.DriveState), Reachability: h.Reachability})

@@ -148,6 +148,10 @@ func newCommand(t CommandType) Command {
 		return &ReplaceVolumeMember{}
 	case TypeDeleteVolume:
 		return &DeleteVolume{}
+	case TypeDeleteBlobs:
+		return &DeleteBlobs{}
+	case TypeCompactVolume:
+		return &CompactVolume{}
 	case TypeCreateJoinToken:
 		return &CreateJoinToken{}
 	case TypeRevokeJoinToken:
@@ -172,6 +176,7 @@ func CommandTypes() []CommandType {
 		TypeAddHost, TypeJoinHost, TypeSetHostState, TypeSetHostAddress, TypeRemoveHost,
 		TypeAddDrive, TypeSetDriveState, TypeSetDriveFirmware, TypeRemoveDrive,
 		TypeCreateVolume, TypeSealVolume, TypeEncodeVolume, TypeReplaceVolumeMember, TypeDeleteVolume,
+		TypeDeleteBlobs, TypeCompactVolume,
 		TypeCreateJoinToken, TypeRevokeJoinToken, TypePruneJoinTokens,
 		TypeSetMember, TypeRemoveMember,
 	}

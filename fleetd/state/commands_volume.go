@@ -98,6 +98,11 @@ type EncodeVolume struct {
 	Placement []string `json:"placement"`
 	// MemberBytes is the size of one shard.
 	MemberBytes uint64 `json:"member_bytes"`
+	// Purged lists the keys of the volume's Deleted list the image leaves
+	// out (see DeleteBlobs); they leave the list.
+	Purged []string `json:"purged,omitempty"`
+	// Blobs is how many blobs the image holds.
+	Blobs uint64 `json:"blobs,omitempty"`
 }
 
 // Type returns TypeEncodeVolume.
@@ -129,10 +134,17 @@ func (c *EncodeVolume) apply(s *State) (Result, *Error) {
 	if err := s.checkPlacement(name, c.Scheme, c.Placement); err != nil {
 		return Result{}, err
 	}
+	for _, k := range c.Purged {
+		if err := checkKey(k); err != nil {
+			return Result{}, invalidf("%s: %v", name, err)
+		}
+	}
 	v.Scheme = c.Scheme
 	v.State = VolumeEncoded
 	v.Placement = slices.Clone(c.Placement)
 	v.MemberBytes = c.MemberBytes
+	v.Deleted = removeKeys(v.Deleted, c.Purged)
+	v.Blobs, v.Epoch = c.Blobs, 0
 	v.Generation++
 	s.volumes[c.ID] = v
 	return Result{Volume: v.ID, Generation: v.Generation}, nil

@@ -99,6 +99,20 @@ func (s *State) CheckInvariants() error {
 		if v.Generation == 0 || v.MemberBytes == 0 {
 			return fmt.Errorf("volume %d: zero generation or member size", v.ID)
 		}
+		if v.State == VolumeOpen && len(v.Deleted) > 0 {
+			return fmt.Errorf("volume %d: open, yet %d blobs are recorded deleted", v.ID, len(v.Deleted))
+		}
+		if v.State != VolumeEncoded && v.Epoch != 0 {
+			return fmt.Errorf("volume %d: %s at epoch %d; only a coded image has epochs", v.ID, v.State, v.Epoch)
+		}
+		for i, k := range v.Deleted {
+			if err := checkKey(k); err != nil {
+				return fmt.Errorf("volume %d: deleted %v", v.ID, err)
+			}
+			if i > 0 && v.Deleted[i-1] >= k {
+				return fmt.Errorf("volume %d: deleted keys not in ascending order at %d", v.ID, i)
+			}
+		}
 		for i, id := range v.Placement {
 			d, ok := s.drives[id]
 			if !ok {

@@ -26,6 +26,7 @@ var (
 	poolTokens  = []string{"t1", "t2", "t3"}
 	poolSecrets = []string{"alpha", "beta"}
 	poolMembers = []string{"f1", "f2"}
+	poolKeys    = []string{strings.Repeat("ab", 32), strings.Repeat("01", 32), strings.Repeat("ff", 32), "not-a-key", strings.Repeat("AB", 32)}
 	allDrive    = []DriveState{DriveProvisioning, DriveInService, DriveSuspect, DriveDraining, DriveDrained, DriveFailed, DriveAwaitingReplacement, DriveRetired}
 	allHost     = []HostState{HostProvisioning, HostInService, HostMaintenance, HostRetired}
 	poolReplica = []Scheme{Replication(2), Replication(3), Replication(1), {Kind: "bogus"}}
@@ -128,6 +129,7 @@ func genCommand(t *rapid.T, s *State) Command {
 		TypeAddDrive, TypeAddDrive, TypeSetDriveState, TypeSetDriveState, TypeSetDriveState, TypeSetDriveState, TypeSetDriveFirmware, TypeRemoveDrive,
 		TypeCreateVolume, TypeCreateVolume, TypeCreateVolume, TypeSealVolume, TypeSealVolume, TypeEncodeVolume, TypeEncodeVolume,
 		TypeReplaceVolumeMember, TypeReplaceVolumeMember, TypeReplaceVolumeMember, TypeDeleteVolume,
+		TypeDeleteBlobs, TypeDeleteBlobs, TypeCompactVolume,
 		TypeCreateJoinToken, TypeCreateJoinToken, TypeRevokeJoinToken, TypePruneJoinTokens,
 		TypeSetMember, TypeRemoveMember,
 	}
@@ -185,6 +187,13 @@ func genCommand(t *rapid.T, s *State) Command {
 	case TypeDeleteVolume:
 		id, _ := volume()
 		return &DeleteVolume{ID: id}
+	case TypeDeleteBlobs:
+		id, _ := volume()
+		return &DeleteBlobs{ID: id, Keys: rapid.SliceOfN(rapid.SampledFrom(poolKeys), 0, 3).Draw(t, "keys")}
+	case TypeCompactVolume:
+		id, gen := volume(VolumeEncoded)
+		return &CompactVolume{ID: id, ExpectedGeneration: gen, Epoch: rapid.Uint32Range(0, 3).Draw(t, "epoch"),
+			Purged: rapid.SliceOfN(rapid.SampledFrom(poolKeys), 0, 2).Draw(t, "purged"), Blobs: 10, MemberBytes: 1 << 28}
 	case TypeCreateJoinToken:
 		now := clock("now")
 		return &CreateJoinToken{ID: pick("token", poolTokens), Hash: secret(), Now: now, ExpiresAt: now + rapid.Int64Range(-1, 10).Draw(t, "ttl"),
@@ -305,7 +314,9 @@ func TestPropertyReplicasAgree(t *testing.T) {
 				if !ok {
 					continue
 				}
-				moved := !slices.Equal(old.Placement, v.Placement)
+				// A compaction rewrites the shards in place: a new epoch is
+				// a move of the volume's data too.
+				moved := !slices.Equal(old.Placement, v.Placement) || old.Epoch != v.Epoch
 				switch {
 				case moved && v.Generation != old.Generation+1:
 					t.Fatalf("%s: volume %d placement changed but generation went %d → %d", c.Type(), v.ID, old.Generation, v.Generation)
@@ -389,7 +400,7 @@ func TestEveryCommandTypeRoundTrips(t *testing.T) {
 			t.Fatalf("%s: decoded %#v, want %#v", typ, back, c)
 		}
 	}
-	if n := len(CommandTypes()); n != 28 {
+	if n := len(CommandTypes()); n != 30 {
 		t.Fatalf("%d command types; update this test and the README when adding one", n)
 	}
 }

@@ -107,7 +107,7 @@ func (m *Manager) crossCheck(ctx context.Context) {
 				if s.drive != d {
 					continue
 				}
-				_, err := m.agents.Data.Get(ctx, addr[host], d, datapath.PoolExtent, erasure.HeaderKey(uint64(s.vol.ID), s.index))
+				_, err := m.agents.Data.Get(ctx, addr[host], d, datapath.PoolExtent, erasure.HeaderKey(uint64(s.vol.ID), s.vol.Epoch, s.index))
 				if isGone(err) {
 					missing[memberKey{d, memberID(s.vol.ID, true, s.index)}] = true
 					cc.Missing = append(cc.Missing, fmt.Sprintf("volume %d shard %d: drive %s lacks its header", s.vol.ID, s.index, d))
@@ -187,7 +187,7 @@ func (m *Manager) examinePool(ctx context.Context, addr, drive string, shards []
 			}
 			h := Holder{Index: s.index, Drive: drive, Address: addr, Extent: datapath.PoolExtent}
 			shardLen := int64(s.vol.MemberBytes)
-			if _, err := m.readShard(ctx, h, uint64(s.vol.ID), s.index, shardLen, int64(m.opts.ChunkSize)); err != nil && ctx.Err() == nil {
+			if _, err := m.readShard(ctx, h, uint64(s.vol.ID), s.vol.Epoch, s.index, shardLen, int64(m.opts.ChunkSize)); err != nil && ctx.Err() == nil {
 				m.log.Warn("a shard in a damaged pool extent does not read back; it will be rebuilt", "volume", s.vol.ID, "shard", s.index, "drive", drive, "err", err)
 				m.mu.Lock()
 				m.damaged[memberKey{drive, memberID(s.vol.ID, true, s.index)}] = true

@@ -3,6 +3,7 @@ package volume
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/shingle-storage/shingle/internal/pace"
@@ -111,16 +112,24 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	if len(sources) == 0 {
 		return 0, fmt.Errorf("no replica of %s could be sealed on its agent", fmtVolume(vol.ID))
 	}
-	// 2. Read the live blobs into the builder.
+	// 2. Read the live blobs into the builder, leaving out those deleted
+	// since the volume was sealed.
+	deleted := deletedSet(vol)
+	var purged []string
 	var enc *erasure.Encoded
 	var readErr error
 	for _, src := range sources {
+		purged = purged[:0]
 		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
 			ChunkSize: int64(m.opts.ChunkSize), SizeHint: int64(m.opts.VolumeBytes)})
 		if err != nil {
 			return 0, err
 		}
 		_, err = m.agents.Data.Stream(ctx, src.Address, src.Drive, src.Extent, func(k datapath.Key, blob []byte) error {
+			if hk := hex.EncodeToString(k[:]); deleted[hk] {
+				purged = append(purged, hk)
+				return nil
+			}
 			return b.Add(erasure.Key(k), blob)
 		})
 		if isGone(err) {
@@ -155,39 +164,16 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		return 0, fmt.Errorf("placing %d shards: %w", width, err)
 	}
 	coded := vol
-	coded.Scheme, coded.Placement, coded.State = m.opts.Code, drives, state.VolumeEncoded
-	var shardLoc Location
-	m.fleet.Read(func(st *state.State) { shardLoc = Locate(st, coded, m.fleet.Host) })
-	header, err := erasure.EncodeHeader(enc.Header)
+	coded.Scheme, coded.Placement, coded.State, coded.Epoch = m.opts.Code, drives, state.VolumeEncoded, 0
+	coded.MemberBytes = shardBytes
+	// 4 and 5. Write the shards, read them back, decode-check the image.
+	shardLoc, err := m.storeImage(ctx, coded, codec, enc)
 	if err != nil {
 		return 0, err
 	}
-	// 4. Write the shards, all at once.
-	pacer := pace.New(m.opts.RepairBytesPerSecond)
-	errs := make([]error, width)
-	var wg sync.WaitGroup
-	for i, h := range shardLoc.Holders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = m.writeShard(ctx, h, uint64(vol.ID), i, enc.Shards[i], header, enc.Header.ChunkSize, pacer)
-		}()
-	}
-	wg.Wait()
-	coded.MemberBytes = shardBytes
-	if err := errors.Join(errs...); err != nil {
-		m.abandon(ctx, coded, shardLoc)
-		return 0, fmt.Errorf("writing shards: %w", err)
-	}
-	// 5. Read every shard back, check it, and decode the volume from k
-	// shards without the first m data shards.
-	if err := m.verifyEncoded(ctx, shardLoc, codec, enc); err != nil {
-		m.abandon(ctx, coded, shardLoc)
-		return 0, fmt.Errorf("verifying the shards: %w", err)
-	}
 	// 6. Record it; the compare-and-swap fails if the replicas moved.
 	if _, err := m.fleet.Propose(ctx, &state.EncodeVolume{ID: vol.ID, ExpectedGeneration: vol.Generation, Scheme: m.opts.Code,
-		Placement: drives, MemberBytes: shardBytes}); err != nil {
+		Placement: drives, MemberBytes: shardBytes, Purged: purged, Blobs: enc.Header.BlobCount}); err != nil {
 		m.abandon(ctx, coded, shardLoc)
 		return 0, fmt.Errorf("recording the encoding: %w", err)
 	}
@@ -206,6 +192,47 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	}
 	dwg.Wait()
 	return enc.Header.ImageLen, nil
+}
+
+// storeImage writes enc's shards, each with the header, to the members of
+// coded (its placement, under its epoch's keys), all at once; then reads
+// every shard back, checks it, and decodes the image from k shards
+// without the first data shards. It returns where the shards are. On any
+// failure it deletes what it wrote.
+func (m *Manager) storeImage(ctx context.Context, coded state.Volume, codec *erasure.Codec, enc *erasure.Encoded) (Location, error) {
+	var shardLoc Location
+	m.fleet.Read(func(st *state.State) { shardLoc = Locate(st, coded, m.fleet.Host) })
+	header, err := erasure.EncodeHeader(enc.Header)
+	if err != nil {
+		return Location{}, err
+	}
+	pacer := pace.New(m.opts.RepairBytesPerSecond)
+	errs := make([]error, len(shardLoc.Holders))
+	var wg sync.WaitGroup
+	for i, h := range shardLoc.Holders {
+		wg.Go(func() {
+			errs[i] = m.writeShard(ctx, h, uint64(coded.ID), coded.Epoch, i, enc.Shards[i], header, enc.Header.ChunkSize, pacer)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		m.abandon(ctx, coded, shardLoc)
+		return Location{}, fmt.Errorf("writing shards: %w", err)
+	}
+	if err := m.verifyEncoded(ctx, shardLoc, codec, enc); err != nil {
+		m.abandon(ctx, coded, shardLoc)
+		return Location{}, fmt.Errorf("verifying the shards: %w", err)
+	}
+	return shardLoc, nil
+}
+
+// deletedSet returns the keys vol records deleted, as a set.
+func deletedSet(vol state.Volume) map[string]bool {
+	set := make(map[string]bool, len(vol.Deleted))
+	for _, k := range vol.Deleted {
+		set[k] = true
+	}
+	return set
 }
 
 // abandon deletes the shards of an encoding that will not be recorded.
@@ -230,12 +257,12 @@ func (m *Manager) verifyEncoded(ctx context.Context, shardLoc Location, codec *e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := m.readShard(ctx, ho, h.Volume, i, h.ShardLen, h.ChunkSize)
+			b, err := m.readShard(ctx, ho, h.Volume, shardLoc.Volume.Epoch, i, h.ShardLen, h.ChunkSize)
 			if err == nil {
 				err = h.CheckShard(i, b)
 			}
 			if err == nil {
-				if got, herr := m.readHeader(ctx, ho, h.Volume, i); herr != nil || got.ShardCRCs[i] != h.ShardCRCs[i] {
+				if got, herr := m.readHeader(ctx, ho, h.Volume, shardLoc.Volume.Epoch, i); herr != nil || got.ShardCRCs[i] != h.ShardCRCs[i] {
 					err = fmt.Errorf("shard %d's stored header does not read back: %v", i, herr)
 				}
 			}

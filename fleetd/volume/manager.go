@@ -87,6 +87,10 @@ type Options struct {
 	// CrossCheck is how often the leader compares what the state places
 	// on each drive with what its agent holds (10m).
 	CrossCheck time.Duration
+	// CompactDeleted is the fraction of a coded volume's blobs that must
+	// be deleted before its image is rewritten without them (0.2); a
+	// negative value turns compaction off.
+	CompactDeleted float64
 }
 
 func (o Options) withDefaults() Options {
@@ -116,6 +120,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CrossCheck == 0 {
 		o.CrossCheck = 10 * time.Minute
+	}
+	if o.CompactDeleted == 0 {
+		o.CompactDeleted = 0.2
 	}
 	return o
 }

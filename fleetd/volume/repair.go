@@ -308,7 +308,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 		if lost[ho.Index] || ho.Address == "" {
 			continue
 		}
-		hd, err := m.readHeader(ctx, ho, uint64(vol.ID), ho.Index)
+		hd, err := m.readHeader(ctx, ho, uint64(vol.ID), vol.Epoch, ho.Index)
 		if err == nil {
 			h = hd
 			break
@@ -334,7 +334,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	err = forEachChunk(ctx, h.Layout().Chunks(), chunkWorkers, func(ctx context.Context, c int64) error {
 		chunk, reads, err := codec.RebuildFrom(gone, idx, func(s int) ([]byte, error) {
 			ho := loc.Holders[s]
-			return m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), s, c))
+			return m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(uint64(vol.ID), vol.Epoch, s, c))
 		})
 		if err != nil {
 			return fmt.Errorf("rebuilding chunk %d: %w", c, err)
@@ -342,7 +342,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 		if err := pacer.Wait(ctx, len(chunk)); err != nil {
 			return err
 		}
-		if err := m.putFresh(ctx, target, erasure.ChunkKey(uint64(vol.ID), idx, c), chunk); err != nil {
+		if err := m.putFresh(ctx, target, erasure.ChunkKey(uint64(vol.ID), vol.Epoch, idx, c), chunk); err != nil {
 			return fmt.Errorf("writing chunk %d: %w", c, err)
 		}
 		copy(shard[c*h.ChunkSize:], chunk)
@@ -363,7 +363,7 @@ func (m *Manager) rebuildShard(ctx context.Context, loc Location, lost map[int]b
 	if err != nil {
 		return 0, err
 	}
-	if err := m.putFresh(ctx, target, erasure.HeaderKey(uint64(vol.ID), idx), header); err != nil {
+	if err := m.putFresh(ctx, target, erasure.HeaderKey(uint64(vol.ID), vol.Epoch, idx), header); err != nil {
 		return 0, fmt.Errorf("writing the header: %w", err)
 	}
 	return written.Load(), nil

@@ -9,7 +9,8 @@ import (
 
 // Run does the background work of volumes until ctx ends: it seals open
 // volumes that are old or have a member that cannot take writes, encodes
-// sealed volumes, and repairs volumes that lost members. The server runs
+// sealed volumes, repairs volumes that lost members, and compacts coded
+// volumes with many deleted blobs. The server runs
 // it while it is leader.
 func (m *Manager) Run(ctx context.Context) {
 	m.log.Info("volume manager running", "replicas", m.opts.Replicas, "code", m.opts.Code.String(),
@@ -25,6 +26,7 @@ func (m *Manager) Run(ctx context.Context) {
 		m.sealStale(ctx)
 		m.encodeSealed(ctx)
 		m.repair(ctx)
+		m.compactDeleted(ctx)
 		if time.Since(m.lastCheck) >= m.opts.CrossCheck {
 			m.crossCheck(ctx)
 			m.lastCheck = time.Now()

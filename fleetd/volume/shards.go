@@ -34,16 +34,16 @@ func (m *Manager) freshExtent(ctx context.Context, h Holder) error {
 	return nil
 }
 
-// writeShard stores shard i (its chunks, then the header) in the shard
-// pool of h's drive.
-func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, shard []byte, header []byte, chunk int64, pacer *pace.Pacer) error {
+// writeShard stores shard i of a volume's image of the given epoch (its
+// chunks, then the header) in the shard pool of h's drive.
+func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, epoch uint32, i int, shard []byte, header []byte, chunk int64, pacer *pace.Pacer) error {
 	chunks := (int64(len(shard)) + chunk - 1) / chunk
 	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
 		part := shard[c*chunk : min((c+1)*chunk, int64(len(shard)))]
 		if err := pacer.Wait(ctx, len(part)); err != nil {
 			return err
 		}
-		if err := m.putFresh(ctx, h, erasure.ChunkKey(vol, i, c), part); err != nil {
+		if err := m.putFresh(ctx, h, erasure.ChunkKey(vol, epoch, i, c), part); err != nil {
 			return fmt.Errorf("shard %d chunk %d to drive %s: %w", i, c, h.Drive, err)
 		}
 		return nil
@@ -51,7 +51,7 @@ func (m *Manager) writeShard(ctx context.Context, h Holder, vol uint64, i int, s
 	if err != nil {
 		return err
 	}
-	if err := m.putFresh(ctx, h, erasure.HeaderKey(vol, i), header); err != nil {
+	if err := m.putFresh(ctx, h, erasure.HeaderKey(vol, epoch, i), header); err != nil {
 		return fmt.Errorf("shard %d header to drive %s: %w", i, h.Drive, err)
 	}
 	return nil
@@ -83,9 +83,9 @@ func (m *Manager) dropMember(ctx context.Context, vol state.Volume, h Holder) er
 		return m.deleteExtent(ctx, h)
 	}
 	chunks := int64(vol.MemberBytes) / int64(m.opts.ChunkSize)
-	keys := []datapath.Key{erasure.HeaderKey(uint64(vol.ID), h.Index)}
+	keys := []datapath.Key{erasure.HeaderKey(uint64(vol.ID), vol.Epoch, h.Index)}
 	for c := range chunks {
-		keys = append(keys, erasure.ChunkKey(uint64(vol.ID), h.Index, c))
+		keys = append(keys, erasure.ChunkKey(uint64(vol.ID), vol.Epoch, h.Index, c))
 	}
 	return forEachChunk(ctx, int64(len(keys)), chunkWorkers, func(ctx context.Context, i int64) error {
 		if err := m.agents.Data.Delete(ctx, h.Address, h.Drive, h.Extent, keys[i]); err != nil && !isGone(err) {
@@ -95,12 +95,13 @@ func (m *Manager) dropMember(ctx context.Context, vol state.Volume, h Holder) er
 	})
 }
 
-// readShard reads shard i of a volume back from h, chunk by chunk (each
-// chunk's CRC32C checked on the way), into a buffer of shardLen bytes.
-func (m *Manager) readShard(ctx context.Context, h Holder, vol uint64, i int, shardLen, chunk int64) ([]byte, error) {
+// readShard reads shard i of a volume's image of the given epoch back from
+// h, chunk by chunk (each chunk's CRC32C checked on the way), into a
+// buffer of shardLen bytes.
+func (m *Manager) readShard(ctx context.Context, h Holder, vol uint64, epoch uint32, i int, shardLen, chunk int64) ([]byte, error) {
 	out := make([]byte, shardLen)
 	err := forEachChunk(ctx, (shardLen+chunk-1)/chunk, chunkWorkers, func(ctx context.Context, c int64) error {
-		b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, i, c))
+		b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.ChunkKey(vol, epoch, i, c))
 		if err != nil {
 			return fmt.Errorf("shard %d chunk %d from drive %s: %w", i, c, h.Drive, err)
 		}
@@ -116,9 +117,10 @@ func (m *Manager) readShard(ctx context.Context, h Holder, vol uint64, i int, sh
 	return out, nil
 }
 
-// readHeader reads the header stored with shard i from h.
-func (m *Manager) readHeader(ctx context.Context, h Holder, vol uint64, i int) (*erasure.Header, error) {
-	b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, i))
+// readHeader reads the header stored with shard i of a volume's image of
+// the given epoch from h.
+func (m *Manager) readHeader(ctx context.Context, h Holder, vol uint64, epoch uint32, i int) (*erasure.Header, error) {
+	b, err := m.agents.Data.Get(ctx, h.Address, h.Drive, h.Extent, erasure.HeaderKey(vol, epoch, i))
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,10 @@ type Status struct {
 	// EncodeWaiting the sealed volumes waiting to be.
 	Encoded       uint64
 	EncodeWaiting int
+	// Compacted counts coded volumes rewritten without their deleted
+	// blobs since this leader took office, and CompactedBytes the shard
+	// bytes that freed.
+	Compacted, CompactedBytes uint64
 	// CrossCheck is what the last cross-check found.
 	CrossCheck CrossCheck
 }
@@ -57,6 +61,7 @@ type repairStatus struct {
 	repaired, failed, repairedBytes uint64
 	encoded                         uint64
 	encodeWaiting                   int
+	compacted, compactedBytes       uint64
 	rate                            []rateSample
 	crossCheck                      CrossCheck
 }
@@ -73,7 +78,8 @@ func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.status
-	out := Status{Repaired: r.repaired, Failed: r.failed, RepairedBytes: r.repairedBytes, Encoded: r.encoded, EncodeWaiting: r.encodeWaiting, CrossCheck: r.crossCheck}
+	out := Status{Repaired: r.repaired, Failed: r.failed, RepairedBytes: r.repairedBytes, Encoded: r.encoded, EncodeWaiting: r.encodeWaiting, CrossCheck: r.crossCheck,
+		Compacted: r.compacted, CompactedBytes: r.compactedBytes}
 	for _, t := range r.queued {
 		t.LastError = r.lastErr[t.Volume]
 		out.Queued = append(out.Queued, t)

@@ -31,7 +31,18 @@ Progress goes to stderr when it is a terminal, or always with --progress.`,
 				&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"}},
 			Action: blobGet,
 		},
-		{Name: "rm", Usage: "delete a blob (its volume must still be open)", ArgsUsage: "LOCATOR", Action: blobRm},
+		{
+			Name: "rm", Usage: "delete what a locator names (a file's blobs and manifest too)", ArgsUsage: "LOCATOR",
+			Description: `rm deletes a blob. In an open volume every replica gets a tombstone; in a
+sealed or encoded volume the deletion is recorded in fleetd, and the space
+comes back when the volume is encoded or, once a fifth of it is deleted
+(fleetd --compact-deleted), when its image is rewritten without them. A
+deleted blob reads as not found at once from this machine, and from other
+clients within 30 seconds. For a manifest locator ("m..."), every blob of
+the file is deleted, then the manifest; if that is cut short, run it again.`,
+			Flags:  []cli.Flag{&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"}},
+			Action: blobRm,
+		},
 		{Name: "stat", Usage: "show a blob's size and checksum and where its volume is", ArgsUsage: "LOCATOR", Flags: []cli.Flag{outputFlag()}, Action: blobStat},
 	}
 }
@@ -88,6 +99,19 @@ func (p *progressBar) show(done, total int64, final bool) {
 	}
 	fmt.Fprintf(p.w, "\r%s\033[K", line)
 	if final {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// showCount draws a count of things done (blobs deleted), ending the line
+// when all are.
+func (p *progressBar) showCount(done, total int) {
+	if !p.active || total <= 1 || (done < total && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.w, "\r%s %d/%d blobs\033[K", p.label, done, total)
+	if done == total {
 		fmt.Fprintln(p.w)
 	}
 }
@@ -192,7 +216,8 @@ func blobRm(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	if err := cl.Delete(c.Context, l); err != nil {
+	bar := newProgress(c, "rm")
+	if err := cl.DeleteFile(c.Context, l, func(done, total int) { bar.showCount(done, total) }); err != nil {
 		return blobError(err)
 	}
 	return nil

@@ -274,9 +274,9 @@ func volumeList(c *cli.Context) error {
 		return err
 	}
 	return p.message(res, func(t *table) {
-		t.row("VOLUME", "SCHEME", "STATE", "GENERATION", "MEMBER SIZE", "PLACEMENT")
+		t.row("VOLUME", "SCHEME", "STATE", "GENERATION", "MEMBER SIZE", "DELETED", "PLACEMENT")
 		for _, v := range res.GetVolumes() {
-			t.row(v.GetId(), v.GetScheme().GetName(), v.GetState(), v.GetGeneration(), size(v.GetMemberBytes()), strings.Join(v.GetPlacement(), ","))
+			t.row(v.GetId(), v.GetScheme().GetName(), v.GetState(), v.GetGeneration(), size(v.GetMemberBytes()), v.GetDeletedBlobs(), strings.Join(v.GetPlacement(), ","))
 		}
 	})
 }
@@ -307,6 +307,11 @@ func volumeShow(c *cli.Context) error {
 		t.pair("state", v.GetState())
 		t.pair("generation", v.GetGeneration())
 		t.pair("member size", size(v.GetMemberBytes()))
+		if v.GetState() == "encoded" {
+			t.pair("blobs", v.GetBlobs())
+			t.pair("epoch", fmt.Sprintf("%d (compactions so far)", v.GetEpoch()))
+		}
+		t.pair("deleted blobs", fmt.Sprintf("%d (their space is freed when the volume is encoded or compacted)", v.GetDeletedBlobs()))
 		for i, d := range v.GetPlacement() {
 			t.pair(fmt.Sprintf("member %d", i), d)
 		}

@@ -650,10 +650,20 @@ type Volume struct {
 	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
 	// One drive per replica, or per shard in shard order.
 	Placement []string `protobuf:"bytes,4,rep,name=placement,proto3" json:"placement,omitempty"`
-	// Bumped by every placement change; older generations are fenced.
+	// Bumped by every change of where the volume's data is (a member
+	// replaced, the volume encoded or compacted); older generations are
+	// fenced.
 	Generation uint64 `protobuf:"varint,5,opt,name=generation,proto3" json:"generation,omitempty"`
 	// The space each member reserves on its drive.
-	MemberBytes   uint64 `protobuf:"varint,6,opt,name=member_bytes,json=memberBytes,proto3" json:"member_bytes,omitempty"`
+	MemberBytes uint64 `protobuf:"varint,6,opt,name=member_bytes,json=memberBytes,proto3" json:"member_bytes,omitempty"`
+	// For a coded volume: the rewrites of its image (compactions) so far;
+	// its shards are stored under keys of this epoch.
+	Epoch uint32 `protobuf:"varint,7,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// For a coded volume: how many blobs its image holds.
+	Blobs uint64 `protobuf:"varint,8,opt,name=blobs,proto3" json:"blobs,omitempty"`
+	// Blobs deleted since the volume was sealed whose bytes are still in its
+	// replicas or image (the encoding or the next compaction drops them).
+	DeletedBlobs  uint64 `protobuf:"varint,9,opt,name=deleted_blobs,json=deletedBlobs,proto3" json:"deleted_blobs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -726,6 +736,27 @@ func (x *Volume) GetGeneration() uint64 {
 func (x *Volume) GetMemberBytes() uint64 {
 	if x != nil {
 		return x.MemberBytes
+	}
+	return 0
+}
+
+func (x *Volume) GetEpoch() uint32 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Volume) GetBlobs() uint64 {
+	if x != nil {
+		return x.Blobs
+	}
+	return 0
+}
+
+func (x *Volume) GetDeletedBlobs() uint64 {
+	if x != nil {
+		return x.DeletedBlobs
 	}
 	return 0
 }
@@ -869,7 +900,7 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\x04data\x18\x03 \x01(\rR\x04data\x12\x16\n" +
 	"\x06parity\x18\x04 \x01(\rR\x06parity\x12!\n" +
 	"\flocal_groups\x18\x05 \x01(\rR\vlocalGroups\x12\x12\n" +
-	"\x04name\x18\x06 \x01(\tR\x04name\"\xc1\x01\n" +
+	"\x04name\x18\x06 \x01(\tR\x04name\"\x92\x02\n" +
 	"\x06Volume\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x06scheme\x18\x02 \x01(\v2\x18.shingle.fleet.v1.SchemeR\x06scheme\x12\x14\n" +
@@ -878,7 +909,10 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"generation\x18\x05 \x01(\x04R\n" +
 	"generation\x12!\n" +
-	"\fmember_bytes\x18\x06 \x01(\x04R\vmemberBytes\"\x8a\x01\n" +
+	"\fmember_bytes\x18\x06 \x01(\x04R\vmemberBytes\x12\x14\n" +
+	"\x05epoch\x18\a \x01(\rR\x05epoch\x12\x14\n" +
+	"\x05blobs\x18\b \x01(\x04R\x05blobs\x12#\n" +
+	"\rdeleted_blobs\x18\t \x01(\x04R\fdeletedBlobs\"\x8a\x01\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\fraft_address\x18\x02 \x01(\tR\vraftAddress\x12\x1f\n" +

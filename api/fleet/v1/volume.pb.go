@@ -226,7 +226,11 @@ type Location struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Volume *Volume                `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
 	// One per member, in placement order (shard order for a coded volume).
-	Holders       []*Holder `protobuf:"bytes,2,rep,name=holders,proto3" json:"holders,omitempty"`
+	Holders []*Holder `protobuf:"bytes,2,rep,name=holders,proto3" json:"holders,omitempty"`
+	// The keys of blobs deleted since the volume was sealed, ascending:
+	// their bytes are still in the replicas or image, and a reader treats
+	// them as not found.
+	Deleted       [][]byte `protobuf:"bytes,3,rep,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +279,111 @@ func (x *Location) GetHolders() []*Holder {
 	return nil
 }
 
+func (x *Location) GetDeleted() [][]byte {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+type DeleteBlobsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Volume uint64                 `protobuf:"varint,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// The blobs' 32-byte keys; at most 1024.
+	Keys          [][]byte `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBlobsRequest) Reset() {
+	*x = DeleteBlobsRequest{}
+	mi := &file_fleet_v1_volume_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBlobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBlobsRequest) ProtoMessage() {}
+
+func (x *DeleteBlobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_volume_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBlobsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteBlobsRequest) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeleteBlobsRequest) GetVolume() uint64 {
+	if x != nil {
+		return x.Volume
+	}
+	return 0
+}
+
+func (x *DeleteBlobsRequest) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+type DeleteBlobsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The volume's generation when the deletion was recorded.
+	Generation    uint64 `protobuf:"varint,1,opt,name=generation,proto3" json:"generation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBlobsResponse) Reset() {
+	*x = DeleteBlobsResponse{}
+	mi := &file_fleet_v1_volume_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBlobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBlobsResponse) ProtoMessage() {}
+
+func (x *DeleteBlobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_fleet_v1_volume_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBlobsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteBlobsResponse) Descriptor() ([]byte, []int) {
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeleteBlobsResponse) GetGeneration() uint64 {
+	if x != nil {
+		return x.Generation
+	}
+	return 0
+}
+
 // Holder is one member of a volume.
 type Holder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -297,7 +406,7 @@ type Holder struct {
 
 func (x *Holder) Reset() {
 	*x = Holder{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[5]
+	mi := &file_fleet_v1_volume_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +418,7 @@ func (x *Holder) String() string {
 func (*Holder) ProtoMessage() {}
 
 func (x *Holder) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[5]
+	mi := &file_fleet_v1_volume_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +431,7 @@ func (x *Holder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Holder.ProtoReflect.Descriptor instead.
 func (*Holder) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{5}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Holder) GetIndex() uint32 {
@@ -383,7 +492,7 @@ type SealVolumeRequest struct {
 
 func (x *SealVolumeRequest) Reset() {
 	*x = SealVolumeRequest{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[6]
+	mi := &file_fleet_v1_volume_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +504,7 @@ func (x *SealVolumeRequest) String() string {
 func (*SealVolumeRequest) ProtoMessage() {}
 
 func (x *SealVolumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[6]
+	mi := &file_fleet_v1_volume_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +517,7 @@ func (x *SealVolumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealVolumeRequest.ProtoReflect.Descriptor instead.
 func (*SealVolumeRequest) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{6}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SealVolumeRequest) GetId() uint64 {
@@ -427,7 +536,7 @@ type SealVolumeResponse struct {
 
 func (x *SealVolumeResponse) Reset() {
 	*x = SealVolumeResponse{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[7]
+	mi := &file_fleet_v1_volume_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +548,7 @@ func (x *SealVolumeResponse) String() string {
 func (*SealVolumeResponse) ProtoMessage() {}
 
 func (x *SealVolumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[7]
+	mi := &file_fleet_v1_volume_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +561,7 @@ func (x *SealVolumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealVolumeResponse.ProtoReflect.Descriptor instead.
 func (*SealVolumeResponse) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{7}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SealVolumeResponse) GetVolume() *Volume {
@@ -470,7 +579,7 @@ type GetRepairStatusRequest struct {
 
 func (x *GetRepairStatusRequest) Reset() {
 	*x = GetRepairStatusRequest{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[8]
+	mi := &file_fleet_v1_volume_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -482,7 +591,7 @@ func (x *GetRepairStatusRequest) String() string {
 func (*GetRepairStatusRequest) ProtoMessage() {}
 
 func (x *GetRepairStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[8]
+	mi := &file_fleet_v1_volume_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -495,7 +604,7 @@ func (x *GetRepairStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRepairStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRepairStatusRequest) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{8}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{10}
 }
 
 type GetRepairStatusResponse struct {
@@ -521,14 +630,18 @@ type GetRepairStatusResponse struct {
 	// last, at most 16.
 	RecentReads []uint32 `protobuf:"varint,10,rep,packed,name=recent_reads,json=recentReads,proto3" json:"recent_reads,omitempty"`
 	// What the last cross-check of the state against the agents found.
-	CrossCheck    *CrossCheck `protobuf:"bytes,11,opt,name=cross_check,json=crossCheck,proto3" json:"cross_check,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CrossCheck *CrossCheck `protobuf:"bytes,11,opt,name=cross_check,json=crossCheck,proto3" json:"cross_check,omitempty"`
+	// Coded volumes rewritten without their deleted blobs since the leader
+	// took office, and the shard bytes that freed.
+	Compacted      uint64 `protobuf:"varint,12,opt,name=compacted,proto3" json:"compacted,omitempty"`
+	CompactedBytes uint64 `protobuf:"varint,13,opt,name=compacted_bytes,json=compactedBytes,proto3" json:"compacted_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetRepairStatusResponse) Reset() {
 	*x = GetRepairStatusResponse{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[9]
+	mi := &file_fleet_v1_volume_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +653,7 @@ func (x *GetRepairStatusResponse) String() string {
 func (*GetRepairStatusResponse) ProtoMessage() {}
 
 func (x *GetRepairStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[9]
+	mi := &file_fleet_v1_volume_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +666,7 @@ func (x *GetRepairStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRepairStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRepairStatusResponse) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{9}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetRepairStatusResponse) GetQueued() []*RepairTask {
@@ -633,6 +746,20 @@ func (x *GetRepairStatusResponse) GetCrossCheck() *CrossCheck {
 	return nil
 }
 
+func (x *GetRepairStatusResponse) GetCompacted() uint64 {
+	if x != nil {
+		return x.Compacted
+	}
+	return 0
+}
+
+func (x *GetRepairStatusResponse) GetCompactedBytes() uint64 {
+	if x != nil {
+		return x.CompactedBytes
+	}
+	return 0
+}
+
 // CrossCheck compares what the replicated state places on each drive with
 // the extents its agent holds.
 type CrossCheck struct {
@@ -652,7 +779,7 @@ type CrossCheck struct {
 
 func (x *CrossCheck) Reset() {
 	*x = CrossCheck{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	mi := &file_fleet_v1_volume_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +791,7 @@ func (x *CrossCheck) String() string {
 func (*CrossCheck) ProtoMessage() {}
 
 func (x *CrossCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[10]
+	mi := &file_fleet_v1_volume_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +804,7 @@ func (x *CrossCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CrossCheck.ProtoReflect.Descriptor instead.
 func (*CrossCheck) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{10}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CrossCheck) GetCheckedAt() *timestamppb.Timestamp {
@@ -740,7 +867,7 @@ type RepairTask struct {
 
 func (x *RepairTask) Reset() {
 	*x = RepairTask{}
-	mi := &file_fleet_v1_volume_proto_msgTypes[11]
+	mi := &file_fleet_v1_volume_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +879,7 @@ func (x *RepairTask) String() string {
 func (*RepairTask) ProtoMessage() {}
 
 func (x *RepairTask) ProtoReflect() protoreflect.Message {
-	mi := &file_fleet_v1_volume_proto_msgTypes[11]
+	mi := &file_fleet_v1_volume_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +892,7 @@ func (x *RepairTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairTask.ProtoReflect.Descriptor instead.
 func (*RepairTask) Descriptor() ([]byte, []int) {
-	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{11}
+	return file_fleet_v1_volume_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RepairTask) GetVolume() uint64 {
@@ -852,10 +979,18 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x14\n" +
 	"\x05stale\x18\x02 \x01(\bR\x05stale\"H\n" +
 	"\x0eLocateResponse\x126\n" +
-	"\blocation\x18\x01 \x01(\v2\x1a.shingle.fleet.v1.LocationR\blocation\"p\n" +
+	"\blocation\x18\x01 \x01(\v2\x1a.shingle.fleet.v1.LocationR\blocation\"\x8a\x01\n" +
 	"\bLocation\x120\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.shingle.fleet.v1.VolumeR\x06volume\x122\n" +
-	"\aholders\x18\x02 \x03(\v2\x18.shingle.fleet.v1.HolderR\aholders\"\xbf\x01\n" +
+	"\aholders\x18\x02 \x03(\v2\x18.shingle.fleet.v1.HolderR\aholders\x12\x18\n" +
+	"\adeleted\x18\x03 \x03(\fR\adeleted\"@\n" +
+	"\x12DeleteBlobsRequest\x12\x16\n" +
+	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\fR\x04keys\"5\n" +
+	"\x13DeleteBlobsResponse\x12\x1e\n" +
+	"\n" +
+	"generation\x18\x01 \x01(\x04R\n" +
+	"generation\"\xbf\x01\n" +
 	"\x06Holder\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05drive\x18\x02 \x01(\tR\x05drive\x12\x12\n" +
@@ -869,7 +1004,7 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"F\n" +
 	"\x12SealVolumeResponse\x120\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.shingle.fleet.v1.VolumeR\x06volume\"\x18\n" +
-	"\x16GetRepairStatusRequest\"\xce\x03\n" +
+	"\x16GetRepairStatusRequest\"\x95\x04\n" +
 	"\x17GetRepairStatusResponse\x124\n" +
 	"\x06queued\x18\x01 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\x06queued\x126\n" +
 	"\arunning\x18\x02 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\arunning\x12\x1a\n" +
@@ -884,7 +1019,9 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\frecent_reads\x18\n" +
 	" \x03(\rR\vrecentReads\x12=\n" +
 	"\vcross_check\x18\v \x01(\v2\x1c.shingle.fleet.v1.CrossCheckR\n" +
-	"crossCheck\"\xbe\x01\n" +
+	"crossCheck\x12\x1c\n" +
+	"\tcompacted\x18\f \x01(\x04R\tcompacted\x12'\n" +
+	"\x0fcompacted_bytes\x18\r \x01(\x04R\x0ecompactedBytes\"\xbe\x01\n" +
 	"\n" +
 	"CrossCheck\x129\n" +
 	"\n" +
@@ -909,12 +1046,13 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x05reads\x18\t \x01(\rR\x05reads\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\n" +
-	" \x01(\tR\tlastError2\xf1\x02\n" +
+	" \x01(\tR\tlastError2\xcd\x03\n" +
 	"\rVolumeService\x12H\n" +
 	"\x05Lease\x12\x1e.shingle.fleet.v1.LeaseRequest\x1a\x1f.shingle.fleet.v1.LeaseResponse\x12P\n" +
 	"\x06Locate\x12\x1f.shingle.fleet.v1.LocateRequest\x1a .shingle.fleet.v1.LocateResponse\"\x03\x90\x02\x01\x12W\n" +
 	"\n" +
-	"SealVolume\x12#.shingle.fleet.v1.SealVolumeRequest\x1a$.shingle.fleet.v1.SealVolumeResponse\x12k\n" +
+	"SealVolume\x12#.shingle.fleet.v1.SealVolumeRequest\x1a$.shingle.fleet.v1.SealVolumeResponse\x12Z\n" +
+	"\vDeleteBlobs\x12$.shingle.fleet.v1.DeleteBlobsRequest\x1a%.shingle.fleet.v1.DeleteBlobsResponse\x12k\n" +
 	"\x0fGetRepairStatus\x12(.shingle.fleet.v1.GetRepairStatusRequest\x1a).shingle.fleet.v1.GetRepairStatusResponse\"\x03\x90\x02\x01B9Z7github.com/shingle-storage/shingle/api/fleet/v1;fleetv1b\x06proto3"
 
 var (
@@ -929,45 +1067,49 @@ func file_fleet_v1_volume_proto_rawDescGZIP() []byte {
 	return file_fleet_v1_volume_proto_rawDescData
 }
 
-var file_fleet_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_fleet_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_fleet_v1_volume_proto_goTypes = []any{
 	(*LeaseRequest)(nil),            // 0: shingle.fleet.v1.LeaseRequest
 	(*LeaseResponse)(nil),           // 1: shingle.fleet.v1.LeaseResponse
 	(*LocateRequest)(nil),           // 2: shingle.fleet.v1.LocateRequest
 	(*LocateResponse)(nil),          // 3: shingle.fleet.v1.LocateResponse
 	(*Location)(nil),                // 4: shingle.fleet.v1.Location
-	(*Holder)(nil),                  // 5: shingle.fleet.v1.Holder
-	(*SealVolumeRequest)(nil),       // 6: shingle.fleet.v1.SealVolumeRequest
-	(*SealVolumeResponse)(nil),      // 7: shingle.fleet.v1.SealVolumeResponse
-	(*GetRepairStatusRequest)(nil),  // 8: shingle.fleet.v1.GetRepairStatusRequest
-	(*GetRepairStatusResponse)(nil), // 9: shingle.fleet.v1.GetRepairStatusResponse
-	(*CrossCheck)(nil),              // 10: shingle.fleet.v1.CrossCheck
-	(*RepairTask)(nil),              // 11: shingle.fleet.v1.RepairTask
-	(*durationpb.Duration)(nil),     // 12: google.protobuf.Duration
-	(*Volume)(nil),                  // 13: shingle.fleet.v1.Volume
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(*DeleteBlobsRequest)(nil),      // 5: shingle.fleet.v1.DeleteBlobsRequest
+	(*DeleteBlobsResponse)(nil),     // 6: shingle.fleet.v1.DeleteBlobsResponse
+	(*Holder)(nil),                  // 7: shingle.fleet.v1.Holder
+	(*SealVolumeRequest)(nil),       // 8: shingle.fleet.v1.SealVolumeRequest
+	(*SealVolumeResponse)(nil),      // 9: shingle.fleet.v1.SealVolumeResponse
+	(*GetRepairStatusRequest)(nil),  // 10: shingle.fleet.v1.GetRepairStatusRequest
+	(*GetRepairStatusResponse)(nil), // 11: shingle.fleet.v1.GetRepairStatusResponse
+	(*CrossCheck)(nil),              // 12: shingle.fleet.v1.CrossCheck
+	(*RepairTask)(nil),              // 13: shingle.fleet.v1.RepairTask
+	(*durationpb.Duration)(nil),     // 14: google.protobuf.Duration
+	(*Volume)(nil),                  // 15: shingle.fleet.v1.Volume
+	(*timestamppb.Timestamp)(nil),   // 16: google.protobuf.Timestamp
 }
 var file_fleet_v1_volume_proto_depIdxs = []int32{
 	4,  // 0: shingle.fleet.v1.LeaseResponse.location:type_name -> shingle.fleet.v1.Location
-	12, // 1: shingle.fleet.v1.LeaseResponse.ttl:type_name -> google.protobuf.Duration
+	14, // 1: shingle.fleet.v1.LeaseResponse.ttl:type_name -> google.protobuf.Duration
 	4,  // 2: shingle.fleet.v1.LocateResponse.location:type_name -> shingle.fleet.v1.Location
-	13, // 3: shingle.fleet.v1.Location.volume:type_name -> shingle.fleet.v1.Volume
-	5,  // 4: shingle.fleet.v1.Location.holders:type_name -> shingle.fleet.v1.Holder
-	13, // 5: shingle.fleet.v1.SealVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
-	11, // 6: shingle.fleet.v1.GetRepairStatusResponse.queued:type_name -> shingle.fleet.v1.RepairTask
-	11, // 7: shingle.fleet.v1.GetRepairStatusResponse.running:type_name -> shingle.fleet.v1.RepairTask
-	10, // 8: shingle.fleet.v1.GetRepairStatusResponse.cross_check:type_name -> shingle.fleet.v1.CrossCheck
-	14, // 9: shingle.fleet.v1.CrossCheck.checked_at:type_name -> google.protobuf.Timestamp
+	15, // 3: shingle.fleet.v1.Location.volume:type_name -> shingle.fleet.v1.Volume
+	7,  // 4: shingle.fleet.v1.Location.holders:type_name -> shingle.fleet.v1.Holder
+	15, // 5: shingle.fleet.v1.SealVolumeResponse.volume:type_name -> shingle.fleet.v1.Volume
+	13, // 6: shingle.fleet.v1.GetRepairStatusResponse.queued:type_name -> shingle.fleet.v1.RepairTask
+	13, // 7: shingle.fleet.v1.GetRepairStatusResponse.running:type_name -> shingle.fleet.v1.RepairTask
+	12, // 8: shingle.fleet.v1.GetRepairStatusResponse.cross_check:type_name -> shingle.fleet.v1.CrossCheck
+	16, // 9: shingle.fleet.v1.CrossCheck.checked_at:type_name -> google.protobuf.Timestamp
 	0,  // 10: shingle.fleet.v1.VolumeService.Lease:input_type -> shingle.fleet.v1.LeaseRequest
 	2,  // 11: shingle.fleet.v1.VolumeService.Locate:input_type -> shingle.fleet.v1.LocateRequest
-	6,  // 12: shingle.fleet.v1.VolumeService.SealVolume:input_type -> shingle.fleet.v1.SealVolumeRequest
-	8,  // 13: shingle.fleet.v1.VolumeService.GetRepairStatus:input_type -> shingle.fleet.v1.GetRepairStatusRequest
-	1,  // 14: shingle.fleet.v1.VolumeService.Lease:output_type -> shingle.fleet.v1.LeaseResponse
-	3,  // 15: shingle.fleet.v1.VolumeService.Locate:output_type -> shingle.fleet.v1.LocateResponse
-	7,  // 16: shingle.fleet.v1.VolumeService.SealVolume:output_type -> shingle.fleet.v1.SealVolumeResponse
-	9,  // 17: shingle.fleet.v1.VolumeService.GetRepairStatus:output_type -> shingle.fleet.v1.GetRepairStatusResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
+	8,  // 12: shingle.fleet.v1.VolumeService.SealVolume:input_type -> shingle.fleet.v1.SealVolumeRequest
+	5,  // 13: shingle.fleet.v1.VolumeService.DeleteBlobs:input_type -> shingle.fleet.v1.DeleteBlobsRequest
+	10, // 14: shingle.fleet.v1.VolumeService.GetRepairStatus:input_type -> shingle.fleet.v1.GetRepairStatusRequest
+	1,  // 15: shingle.fleet.v1.VolumeService.Lease:output_type -> shingle.fleet.v1.LeaseResponse
+	3,  // 16: shingle.fleet.v1.VolumeService.Locate:output_type -> shingle.fleet.v1.LocateResponse
+	9,  // 17: shingle.fleet.v1.VolumeService.SealVolume:output_type -> shingle.fleet.v1.SealVolumeResponse
+	6,  // 18: shingle.fleet.v1.VolumeService.DeleteBlobs:output_type -> shingle.fleet.v1.DeleteBlobsResponse
+	11, // 19: shingle.fleet.v1.VolumeService.GetRepairStatus:output_type -> shingle.fleet.v1.GetRepairStatusResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -985,7 +1127,7 @@ func file_fleet_v1_volume_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fleet_v1_volume_proto_rawDesc), len(file_fleet_v1_volume_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,9 @@ const (
 	// VolumeServiceSealVolumeProcedure is the fully-qualified name of the VolumeService's SealVolume
 	// RPC.
 	VolumeServiceSealVolumeProcedure = "/shingle.fleet.v1.VolumeService/SealVolume"
+	// VolumeServiceDeleteBlobsProcedure is the fully-qualified name of the VolumeService's DeleteBlobs
+	// RPC.
+	VolumeServiceDeleteBlobsProcedure = "/shingle.fleet.v1.VolumeService/DeleteBlobs"
 	// VolumeServiceGetRepairStatusProcedure is the fully-qualified name of the VolumeService's
 	// GetRepairStatus RPC.
 	VolumeServiceGetRepairStatusProcedure = "/shingle.fleet.v1.VolumeService/GetRepairStatus"
@@ -57,6 +60,12 @@ type VolumeServiceClient interface {
 	Locate(context.Context, *connect.Request[v1.LocateRequest]) (*connect.Response[v1.LocateResponse], error)
 	// SealVolume stops writes to an open volume: it is then erasure coded.
 	SealVolume(context.Context, *connect.Request[v1.SealVolumeRequest]) (*connect.Response[v1.SealVolumeResponse], error)
+	// DeleteBlobs records that blobs of a sealed or encoded volume are
+	// deleted (an open volume's blobs are deleted by tombstones on its
+	// replicas instead). Readers treat them as gone once it returns; their
+	// space comes back when the volume is encoded or compacted. Deleting a
+	// blob twice is not an error.
+	DeleteBlobs(context.Context, *connect.Request[v1.DeleteBlobsRequest]) (*connect.Response[v1.DeleteBlobsResponse], error)
 	// GetRepairStatus shows the leader's durability work: repairs queued
 	// and running, in the order they will be done, and encodings.
 	GetRepairStatus(context.Context, *connect.Request[v1.GetRepairStatusRequest]) (*connect.Response[v1.GetRepairStatusResponse], error)
@@ -92,6 +101,12 @@ func NewVolumeServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(volumeServiceMethods.ByName("SealVolume")),
 			connect.WithClientOptions(opts...),
 		),
+		deleteBlobs: connect.NewClient[v1.DeleteBlobsRequest, v1.DeleteBlobsResponse](
+			httpClient,
+			baseURL+VolumeServiceDeleteBlobsProcedure,
+			connect.WithSchema(volumeServiceMethods.ByName("DeleteBlobs")),
+			connect.WithClientOptions(opts...),
+		),
 		getRepairStatus: connect.NewClient[v1.GetRepairStatusRequest, v1.GetRepairStatusResponse](
 			httpClient,
 			baseURL+VolumeServiceGetRepairStatusProcedure,
@@ -107,6 +122,7 @@ type volumeServiceClient struct {
 	lease           *connect.Client[v1.LeaseRequest, v1.LeaseResponse]
 	locate          *connect.Client[v1.LocateRequest, v1.LocateResponse]
 	sealVolume      *connect.Client[v1.SealVolumeRequest, v1.SealVolumeResponse]
+	deleteBlobs     *connect.Client[v1.DeleteBlobsRequest, v1.DeleteBlobsResponse]
 	getRepairStatus *connect.Client[v1.GetRepairStatusRequest, v1.GetRepairStatusResponse]
 }
 
@@ -123,6 +139,11 @@ func (c *volumeServiceClient) Locate(ctx context.Context, req *connect.Request[v
 // SealVolume calls shingle.fleet.v1.VolumeService.SealVolume.
 func (c *volumeServiceClient) SealVolume(ctx context.Context, req *connect.Request[v1.SealVolumeRequest]) (*connect.Response[v1.SealVolumeResponse], error) {
 	return c.sealVolume.CallUnary(ctx, req)
+}
+
+// DeleteBlobs calls shingle.fleet.v1.VolumeService.DeleteBlobs.
+func (c *volumeServiceClient) DeleteBlobs(ctx context.Context, req *connect.Request[v1.DeleteBlobsRequest]) (*connect.Response[v1.DeleteBlobsResponse], error) {
+	return c.deleteBlobs.CallUnary(ctx, req)
 }
 
 // GetRepairStatus calls shingle.fleet.v1.VolumeService.GetRepairStatus.
@@ -142,6 +163,12 @@ type VolumeServiceHandler interface {
 	Locate(context.Context, *connect.Request[v1.LocateRequest]) (*connect.Response[v1.LocateResponse], error)
 	// SealVolume stops writes to an open volume: it is then erasure coded.
 	SealVolume(context.Context, *connect.Request[v1.SealVolumeRequest]) (*connect.Response[v1.SealVolumeResponse], error)
+	// DeleteBlobs records that blobs of a sealed or encoded volume are
+	// deleted (an open volume's blobs are deleted by tombstones on its
+	// replicas instead). Readers treat them as gone once it returns; their
+	// space comes back when the volume is encoded or compacted. Deleting a
+	// blob twice is not an error.
+	DeleteBlobs(context.Context, *connect.Request[v1.DeleteBlobsRequest]) (*connect.Response[v1.DeleteBlobsResponse], error)
 	// GetRepairStatus shows the leader's durability work: repairs queued
 	// and running, in the order they will be done, and encodings.
 	GetRepairStatus(context.Context, *connect.Request[v1.GetRepairStatusRequest]) (*connect.Response[v1.GetRepairStatusResponse], error)
@@ -173,6 +200,12 @@ func NewVolumeServiceHandler(svc VolumeServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(volumeServiceMethods.ByName("SealVolume")),
 		connect.WithHandlerOptions(opts...),
 	)
+	volumeServiceDeleteBlobsHandler := connect.NewUnaryHandler(
+		VolumeServiceDeleteBlobsProcedure,
+		svc.DeleteBlobs,
+		connect.WithSchema(volumeServiceMethods.ByName("DeleteBlobs")),
+		connect.WithHandlerOptions(opts...),
+	)
 	volumeServiceGetRepairStatusHandler := connect.NewUnaryHandler(
 		VolumeServiceGetRepairStatusProcedure,
 		svc.GetRepairStatus,
@@ -188,6 +221,8 @@ func NewVolumeServiceHandler(svc VolumeServiceHandler, opts ...connect.HandlerOp
 			volumeServiceLocateHandler.ServeHTTP(w, r)
 		case VolumeServiceSealVolumeProcedure:
 			volumeServiceSealVolumeHandler.ServeHTTP(w, r)
+		case VolumeServiceDeleteBlobsProcedure:
+			volumeServiceDeleteBlobsHandler.ServeHTTP(w, r)
 		case VolumeServiceGetRepairStatusProcedure:
 			volumeServiceGetRepairStatusHandler.ServeHTTP(w, r)
 		default:
@@ -209,6 +244,10 @@ func (UnimplementedVolumeServiceHandler) Locate(context.Context, *connect.Reques
 
 func (UnimplementedVolumeServiceHandler) SealVolume(context.Context, *connect.Request[v1.SealVolumeRequest]) (*connect.Response[v1.SealVolumeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.fleet.v1.VolumeService.SealVolume is not implemented"))
+}
+
+func (UnimplementedVolumeServiceHandler) DeleteBlobs(context.Context, *connect.Request[v1.DeleteBlobsRequest]) (*connect.Response[v1.DeleteBlobsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("shingle.fleet.v1.VolumeService.DeleteBlobs is not implemented"))
 }
 
 func (UnimplementedVolumeServiceHandler) GetRepairStatus(context.Context, *connect.Request[v1.GetRepairStatusRequest]) (*connect.Response[v1.GetRepairStatusResponse], error) {

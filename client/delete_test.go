@@ -1,0 +1,138 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
+	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/client"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// TestDeletesAndCompaction deletes blobs at every stage of a volume's
+// life: from open volumes (tombstones on the replicas), and from encoded
+// ones (recorded in fleetd). Deleted blobs read as not found at once and
+// deleting one again says so; once a volume has enough deleted, fleetd
+// rewrites its image without them under the next epoch, the old shards go,
+// and every other blob still reads back.
+func TestDeletesAndCompaction(t *testing.T) {
+	f := startFleet(t, fleetShape{hosts: 10, code: state.RS(6, 3)})
+	ctx := context.Background()
+	blobs := f.put(40, 200<<10)
+
+	// From open volumes.
+	gone := stored{}
+	for l, b := range blobs {
+		if len(gone) == 3 {
+			break
+		}
+		if err := f.client.Delete(ctx, l); err != nil {
+			t.Fatalf("delete %v from an open volume: %v", l, err)
+		}
+		gone[l] = b
+		delete(blobs, l)
+	}
+	f.checkGone(gone, "deleted from open volumes")
+
+	f.sealAndEncode()
+	f.checkGone(gone, "encoded")
+	f.checkAll(blobs, "encoded")
+
+	// From an encoded volume: enough of its blobs for a compaction.
+	byVol := map[uint64][]client.Locator{}
+	for l := range blobs {
+		byVol[l.Volume] = append(byVol[l.Volume], l)
+	}
+	var target uint64
+	for v, ls := range byVol {
+		if len(ls) > len(byVol[target]) {
+			target = v
+		}
+	}
+	before := f.volume(target)
+	if before.GetBlobs() != uint64(len(byVol[target])) {
+		t.Fatalf("volume %d: fleetd counts %d blobs in its image, the test put %d there and deleted none", target, before.GetBlobs(), len(byVol[target]))
+	}
+	n := (len(byVol[target]) + 1) / 2
+	for _, l := range byVol[target][:n] {
+		if err := f.client.Delete(ctx, l); err != nil {
+			t.Fatalf("delete %v from an encoded volume: %v", l, err)
+		}
+		gone[l] = blobs[l]
+		delete(blobs, l)
+	}
+	f.checkGone(gone, "deleted from an encoded volume")
+
+	f.eventually("the volume compacted", 120*time.Second, func() error {
+		v := f.volume(target)
+		// A compaction may start once a fifth of the volume is deleted,
+		// before the test is done deleting, and another follow.
+		if v.GetEpoch() == 0 || v.GetDeletedBlobs() != 0 {
+			return fmt.Errorf("volume %d at epoch %d with %d deleted blobs", target, v.GetEpoch(), v.GetDeletedBlobs())
+		}
+		return nil
+	})
+	after := f.volume(target)
+	if want := uint64(len(byVol[target]) - n); after.GetBlobs() != want {
+		t.Fatalf("compacted volume %d holds %d blobs, want %d", target, after.GetBlobs(), want)
+	}
+	if after.GetMemberBytes() >= before.GetMemberBytes() {
+		t.Fatalf("compaction left shards of %d bytes, as large as the %d before", after.GetMemberBytes(), before.GetMemberBytes())
+	}
+	f.checkAll(blobs, "after the compaction")
+	f.checkGone(gone, "after the compaction")
+
+	// The old epochs' shards are deleted from their drives.
+	owner := f.drivesOf()
+	dc := &datapath.Client{HTTP: f.operatorHTTP()}
+	f.eventually("the old shards deleted", 60*time.Second, func() error {
+		for epoch := range after.GetEpoch() {
+			for i, d := range before.GetPlacement() {
+				_, err := dc.Get(ctx, f.agents[owner[d]].addr, d, datapath.PoolExtent, erasure.HeaderKey(target, epoch, i))
+				if !datapath.IsCode(err, "not_found") {
+					return fmt.Errorf("drive %s still has the epoch %d header of shard %d (%v)", d, epoch, i, err)
+				}
+			}
+		}
+		return nil
+	})
+	st, err := f.vols.GetRepairStatus(ctx, connect.NewRequest(&fleetv1.GetRepairStatusRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Msg.GetCompacted() == 0 || st.Msg.GetCompactedBytes() == 0 {
+		t.Fatalf("repair status reports %d compactions freeing %d bytes", st.Msg.GetCompacted(), st.Msg.GetCompactedBytes())
+	}
+}
+
+// checkGone checks that every blob of s reads as not found, and that
+// deleting it again says so.
+func (f *fleet) checkGone(s stored, when string) {
+	f.t.Helper()
+	for l := range s {
+		if _, err := f.client.Get(context.Background(), l); !errors.Is(err, client.ErrNotFound) {
+			f.t.Fatalf("%s: get of deleted %v: %v, want not found", when, l, err)
+		}
+		if err := f.client.Delete(context.Background(), l); !errors.Is(err, client.ErrNotFound) {
+			f.t.Fatalf("%s: deleting deleted %v again: %v, want not found", when, l, err)
+		}
+	}
+}
+
+// volume returns volume id as fleetd lists it.
+func (f *fleet) volume(id uint64) *fleetv1.Volume {
+	f.t.Helper()
+	for _, v := range f.volumes() {
+		if v.GetId() == id {
+			return v
+		}
+	}
+	f.t.Fatalf("volume %d is not listed", id)
+	return nil
+}
