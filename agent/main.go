@@ -113,7 +113,9 @@ close.`,
 			&cli.DurationFlag{Name: "scrub-interval", EnvVars: env("SCRUB_INTERVAL"), Value: 7 * 24 * time.Hour,
 				Usage: "how often every drive's sealed extents are read back and checked against their seals; damaged extents are reported to fleetd, which rebuilds them elsewhere (0 turns it off)"},
 			&cli.StringFlag{Name: "scrub-rate", EnvVars: env("SCRUB_RATE"), Value: "50MiB",
-				Usage: "most bytes per second a scheduled scrub reads from a drive, on average (0: no cap)"},
+				Usage: "most bytes per second a scheduled scrub reads from a drive, on average, and a pool compaction copies (0: no cap)"},
+			&cli.DurationFlag{Name: "pool-compact-interval", EnvVars: env("POOL_COMPACT_INTERVAL"), Value: 10 * time.Minute,
+				Usage: "how often each drive's sealed shard-pool extents are compacted when that frees at least half of one (the space of shards fleetd deleted: moved, rebuilt elsewhere, or rewritten by a volume compaction); 0 turns it off"},
 			&cli.StringFlag{Name: "health-dir", EnvVars: env("HEALTH_DIR"),
 				Usage: "directory keeping each drive's daily SMART history for the failure predictor across restarts (default: DIR/health with --dev-drives, none otherwise)"},
 			&cli.StringFlag{Name: "otlp-endpoint", EnvVars: append(env("OTLP_ENDPOINT"), "OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -234,6 +236,7 @@ func run(c *cli.Context) error {
 		Health:          monitor.Config{Interval: c.Duration("health-interval"), HistoryDir: healthDir},
 		Tracer:          tracer,
 		Scrubbing:       server.Scrubbing{Interval: c.Duration("scrub-interval"), BytesPerSecond: scrubRate},
+		PoolCompaction:  server.PoolCompaction{Interval: c.Duration("pool-compact-interval"), BytesPerSecond: scrubRate},
 	})
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ type CompactOptions struct {
 	// BytesPerSecond caps how fast records are copied, so compaction
 	// leaves the drive to foreground work; 0 means no cap.
 	BytesPerSecond int64
+	// ID is the id to give the new extent, for callers that name their
+	// extents (CreateExtentID); 0 picks one as CreateExtent does. It is
+	// used only when a compaction starts, not when it resumes.
+	ID uint64
 }
 
 // Candidates returns the sealed extents whose reclaimable bytes (see
@@ -97,7 +101,7 @@ func (s *Store) reclaimable(e *extent) int64 {
 // in the destination (see Info.CompactingFrom) and calling Compact on id
 // again finishes the work.
 func (s *Store) Compact(ctx context.Context, id uint64, opts CompactOptions) (uint64, error) {
-	src, dst, err := s.startCompaction(id)
+	src, dst, err := s.startCompaction(id, opts.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -151,8 +155,9 @@ func (s *Store) Compact(ctx context.Context, id uint64, opts CompactOptions) (ui
 	return dst.id, nil
 }
 
-// startCompaction claims extent id and finds or makes its destination.
-func (s *Store) startCompaction(id uint64) (src, dst *extent, err error) {
+// startCompaction claims extent id and finds or makes its destination,
+// named newID if that is not 0.
+func (s *Store) startCompaction(id, newID uint64) (src, dst *extent, err error) {
 	s.mu.Lock()
 	src = s.byID[id]
 	switch {
@@ -182,7 +187,13 @@ func (s *Store) startCompaction(id uint64) (src, dst *extent, err error) {
 			s.mu.Unlock()
 			return nil, nil, fmt.Errorf("%w: no free extent on %s to compact extent %d into; delete an extent first", ErrFull, s.lay.info.Path, id)
 		}
-		dst = s.newExtentLocked(s.newExtentID())
+		if newID == 0 {
+			newID = s.newExtentID()
+		} else if s.byID[newID] != nil {
+			s.mu.Unlock()
+			return nil, nil, fmt.Errorf("%w: %s already has extent %d; compact extent %d into another id", ErrExtentExists, s.lay.info.Path, newID, id)
+		}
+		dst = s.newExtentLocked(newID)
 		dst.compactFrom = id
 	}
 	src.closing = true

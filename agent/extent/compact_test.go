@@ -298,3 +298,40 @@ func TestCandidatesSkipExtentsWithNothingToReclaim(t *testing.T) {
 		t.Fatalf("after deleting half its blobs, candidates are %+v; want extent %d", c, dst)
 	}
 }
+
+// TestCompactIntoNamedExtentAndReuseTheSourceID compacts into an id the
+// caller chose, then gives the compacted extent's id to a new extent, as
+// an agent does when fleetd names extents: after a restart the new
+// extent must survive, though the compaction's destination still names
+// its id as the extent it was compacted from.
+func TestCompactIntoNamedExtentAndReuseTheSourceID(t *testing.T) {
+	dev, path := newDrive(t, smr)
+	s := format(t, dev)
+	holder, err := s.CreateExtent()
+	must(t, err)
+	src := fillAndThin(t, s, holder, 0, 20)
+	if _, err := s.Compact(ctx, src, extent.CompactOptions{ID: holder}); !errors.Is(err, extent.ErrExtentExists) {
+		t.Fatalf("compacting into an id in use: %v, want ErrExtentExists", err)
+	}
+	dst, err := s.Compact(ctx, src, extent.CompactOptions{ID: 7777})
+	must(t, err)
+	if dst != 7777 {
+		t.Fatalf("compacted into extent %d, want 7777", dst)
+	}
+	must(t, s.CreateExtentID(src))
+	for i := 100; i < 110; i++ {
+		if _, err := s.Put(ctx, src, key(i), blob(i, 4<<10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, s.Seal(ctx, src))
+	for _, full := range []bool{false, true} {
+		s, dev = reopen(t, s, dev, path, extent.Options{FullScan: full})
+		checkThinned(t, s, 0, 20)
+		for i := 100; i < 110; i++ {
+			if got, err := s.Get(ctx, key(i)); err != nil || !bytes.Equal(got, blob(i, 4<<10)) {
+				t.Fatalf("full scan %v: blob %d of the extent that reused id %d: %v", full, i, src, err)
+			}
+		}
+	}
+}

@@ -141,6 +141,16 @@ func (s *Store) settleCompactions() error {
 			dst.compactFrom = 0
 		case dst.state == StateSealed:
 			dst.compactFrom = 0
+			moved, err := s.holdsLiveOf(dst, src)
+			if err != nil {
+				return err
+			}
+			if !moved {
+				// src holds blobs dst lacks, so it is not the extent dst
+				// was compacted from but a later one given the same id
+				// (CreateExtentID) once that was gone: leave it.
+				continue
+			}
 			if err := s.drop(context.Background(), src); err != nil {
 				return fmt.Errorf("extent: finishing the compaction of extent %d: %w", src.id, err)
 			}
@@ -151,6 +161,30 @@ func (s *Store) settleCompactions() error {
 		}
 	}
 	return nil
+}
+
+// holdsLiveOf reports whether dst has a blob under the key of every blob
+// of src the index still points at: whether a compaction of src into dst
+// completed.
+func (s *Store) holdsLiveOf(dst, src *extent) (bool, error) {
+	keys := map[record.Key]bool{}
+	err := s.records(dst, func(_ int64, h record.Header, _ []byte, _ int) bool {
+		if h.Type == record.TypeBlob {
+			keys[h.Key] = true
+		}
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	all := true
+	err = s.records(src, func(off int64, h record.Header, _ []byte, _ int) bool {
+		if h.Type == record.TypeBlob && !keys[h.Key] && s.indexed(h.Key, index.Location{Extent: uint32(src.slot), Offset: off, Length: h.Length}) {
+			all = false
+		}
+		return all
+	})
+	return all, err
 }
 
 // dropMoved removes from the index the blobs of src that an unfinished

@@ -122,8 +122,14 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 		}
 		if err != nil {
 			// Whatever was uncertain is settled now: it is gone.
+			if !b.deleted {
+				b.note("cycle %d: gone (acked %v, maybe deleted %v)", cycle, b.acked, b.maybeDeleted)
+			}
 			b.acked, b.deleted, b.maybeDeleted = true, true, false
 		} else if !b.deleted {
+			if b.maybeDeleted || !b.acked {
+				b.note("cycle %d: found (acked %v, maybe deleted %v)", cycle, b.acked, b.maybeDeleted)
+			}
 			b.acked, b.maybeDeleted = true, false
 			// A compaction the crash interrupted may have moved it.
 			old := b.extent
@@ -338,6 +344,7 @@ func (tt *torture) delete(s *extent.Store, holder uint64, rng *rand.Rand) {
 	err := s.Delete(ctx, holder, k)
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
+	b.note("delete with a tombstone in %d: %v", holder, err)
 	switch {
 	case err == nil:
 		b.deleted, b.maybeDeleted = true, false
@@ -365,6 +372,7 @@ func (tt *torture) deleteExtent(s *extent.Store, id uint64) {
 		if b.extent != id || b.deleted {
 			continue
 		}
+		b.note("extent %d deleted: %v", id, err)
 		switch {
 		case err == nil:
 			b.deleted, b.maybeDeleted = true, false

@@ -26,6 +26,9 @@ const poolLimit = 2 * datapath.PoolExtent
 type shardPool struct {
 	mu  sync.Mutex
 	cur uint64 // 0 until known
+	// last is the highest pool extent id given out since the agent
+	// started: a compaction's destination is named before it exists.
+	last uint64
 	// retired are pool extents given up on; one being sealed still lists
 	// as open, and must not be picked again meanwhile.
 	retired map[uint64]bool
@@ -42,24 +45,34 @@ func (p *shardPool) current(s *extent.Store) (uint64, error) {
 	if p.cur != 0 {
 		return p.cur, nil
 	}
-	last := uint64(datapath.PoolExtent)
 	for _, in := range s.List() {
-		if !isPool(in.ID) {
-			continue
-		}
-		last = max(last, in.ID)
-		if in.State == extent.StateOpen && in.ID > p.cur && !p.retired[in.ID] {
+		// A compaction's destination is open but takes only its copies.
+		if isPool(in.ID) && in.State == extent.StateOpen && in.CompactingFrom == 0 && in.ID > p.cur && !p.retired[in.ID] {
 			p.cur = in.ID
 		}
 	}
 	if p.cur != 0 {
 		return p.cur, nil
 	}
-	if err := s.CreateExtentID(last + 1); err != nil {
+	id := p.nextID(s)
+	if err := s.CreateExtentID(id); err != nil {
 		return 0, fmt.Errorf("opening a pool extent: %w", err)
 	}
-	p.cur = last + 1
+	p.cur = id
 	return p.cur, nil
+}
+
+// nextID gives out the next pool extent id: above every pool extent on
+// the drive and every id given out before. p.mu is held.
+func (p *shardPool) nextID(s *extent.Store) uint64 {
+	p.last = max(p.last, datapath.PoolExtent)
+	for _, in := range s.List() {
+		if isPool(in.ID) {
+			p.last = max(p.last, in.ID)
+		}
+	}
+	p.last++
+	return p.last
 }
 
 // retire stops writing to pool extent id (full, sealed or failed),

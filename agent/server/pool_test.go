@@ -110,3 +110,70 @@ func TestShardPoolConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolCompaction fills pool extents, deletes most of their blobs
+// through the pool, and compacts: the sealed pool extents that freed
+// enough are replaced by new pool extents holding the live blobs, which
+// read back by key, and new writes go to an open pool extent, never to
+// a compaction's destination.
+func TestPoolCompaction(t *testing.T) {
+	e := newTestEnv(t, smallDrives)
+	d := e.drives[0]
+	keep := map[record.Key][]byte{}
+	var drop []record.Key
+	for i := range 40 { // 40 × 1 MiB over 16 MiB extents
+		k, b := randomKey(), randomBytes(1<<20)
+		if err := e.put(e.hc, datapath.BlobPath(d.ID, datapath.PoolExtent, k), b); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			keep[k] = b
+		} else {
+			drop = append(drop, k)
+		}
+	}
+	for _, k := range drop {
+		if err := d.poolDelete(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sealed []uint64
+	for _, in := range d.Store.List() {
+		if in.State == extent.StateSealed {
+			sealed = append(sealed, in.ID)
+		}
+	}
+	n, freed, err := d.compactPool(t.Context(), PoolCompaction{MinReclaimable: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != len(sealed) || freed <= 0 {
+		t.Fatalf("compacted %d of the %d sealed pool extents, freeing %d bytes; want all, with three quarters of their blobs deleted", n, len(sealed), freed)
+	}
+	ids := map[uint64]bool{}
+	for _, in := range d.Store.List() {
+		if !isPool(in.ID) {
+			t.Fatalf("extent %d after compaction is not a pool extent", in.ID)
+		}
+		ids[in.ID] = true
+	}
+	for _, id := range sealed {
+		if ids[id] {
+			t.Fatalf("sealed pool extent %d is still there after its compaction", id)
+		}
+	}
+	for k, b := range keep {
+		if got, err := e.get(e.hc, datapath.BlobPath(d.ID, datapath.PoolExtent, k)); err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("kept blob %x after compaction: %v", k[:4], err)
+		}
+	}
+	for _, k := range drop[:3] {
+		if _, err := d.Store.Get(t.Context(), k); err == nil {
+			t.Fatalf("deleted blob %x is back after compaction", k[:4])
+		}
+	}
+	k, b := randomKey(), randomBytes(1<<20)
+	if err := e.put(e.hc, datapath.BlobPath(d.ID, datapath.PoolExtent, k), b); err != nil {
+		t.Fatalf("a pool write after compaction: %v", err)
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	Tracer trace.TracerProvider
 	// Scrubbing is the agent's own scrub cadence (off when zero).
 	Scrubbing Scrubbing
+	// PoolCompaction is how the drives' shard pools are compacted (off
+	// when zero).
+	PoolCompaction PoolCompaction
 }
 
 // Server is a running agent API.
@@ -137,6 +140,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { s.drives.runHealth(regCtx) })
 	wg.Go(func() { s.scrubs.runCadence(regCtx, s.drives, s.cfg.Scrubbing) })
+	wg.Go(func() { s.runPoolCompaction(regCtx, s.cfg.PoolCompaction) })
 	served := make(chan error, 1)
 	go func() { served <- s.http.Serve(s.ln) }()
 	s.log.Info("serving", "addr", s.Addr(), "drives", len(s.drives.list))
