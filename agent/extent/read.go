@@ -117,16 +117,21 @@ func (s *Store) Records(id uint64, fn func(off int64, h record.Header, payload [
 // records scans extent e's zones up to what is written.
 func (s *Store) records(e *extent, fn recordFunc) error {
 	base := s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
-	for k := range s.lay.perExtent {
-		s.mu.Lock()
-		used := e.used[k]
-		s.mu.Unlock()
-		if used == 0 {
+	spans := make([]span, s.lay.perExtent)
+	s.mu.Lock()
+	for k := range spans {
+		start := s.lay.info.ZoneStart(s.lay.zone(e.slot, k))
+		spans[k] = span{from: start, limit: start + e.used[k]}
+	}
+	s.mu.Unlock()
+	readers := chainReadAhead(s.dev, spans, scanChunk)
+	defer closeAll(readers)
+	for k, sp := range spans {
+		if sp.limit == sp.from {
 			continue
 		}
-		zi := s.lay.zone(e.slot, k)
 		stop := false
-		_, _, err := scanZone(s.dev, zi, s.lay.info.ZoneStart(zi)+used, func(off int64, h record.Header, raw []byte, size int) bool {
+		_, _, err := scanZone(readers[k], func(off int64, h record.Header, raw []byte, size int) bool {
 			if h.Extent != e.id {
 				return false
 			}

@@ -9,20 +9,32 @@ import (
 // scan goes at the speed of the drive rather than of the drive plus the
 // decoder. Records that straddle two chunks are put together in a scratch
 // buffer; the rare look back before the current chunk is read directly.
+//
+// The readers of a run of zones are chained (chainReadAhead): once one has
+// read its zone's last chunk, the next starts reading its first, so the
+// drive stays busy across zone boundaries while the last chunk is decoded.
 type readAhead struct {
 	dev   zoned.Device
+	from  int64 // device offset where the zone's bytes start
 	limit int64 // device offset where the readable bytes end
 	bs    int
+	chunk int
 
 	bufs     [2][]byte
 	cur      int // index in bufs of the current chunk
 	curStart int64
 	curLen   int
 
-	// The chunk after the current one, being read into bufs[1-cur].
+	// The chunk after the current one, being read into bufs[1-cur]; or,
+	// before the first chunk is current, the first being read into
+	// bufs[0] (begun).
 	next      chan readResult
 	nextStart int64
 	nextLen   int
+	begun     bool
+
+	// then is the reader to begin once this one has nothing more to read.
+	then *readAhead
 
 	scratch []byte
 }
@@ -33,18 +45,73 @@ func newReadAhead(dev zoned.Device, from, limit int64, chunk int) *readAhead {
 	bs := dev.Info().LogicalBlockSize
 	chunk = int(min(int64(chunk), max(limit-from, int64(bs))))
 	chunk = (chunk + bs - 1) / bs * bs
-	r := &readAhead{dev: dev, limit: limit, bs: bs, curStart: from}
-	r.bufs[0] = zoned.AlignedBuffer(chunk, bs)
-	if limit-from > int64(chunk) {
-		r.bufs[1] = zoned.AlignedBuffer(chunk, bs)
-	}
-	return r
+	return &readAhead{dev: dev, from: from, limit: limit, bs: bs, chunk: chunk, curStart: from}
 }
 
-// prefetch starts reading the chunk that follows the current one.
+// span is the readable stretch [from, limit) of one zone.
+type span struct{ from, limit int64 }
+
+// chainReadAhead returns a reader for each span, each beginning to read
+// when the one before it has read everything it will, and begins the
+// first.
+func chainReadAhead(dev zoned.Device, spans []span, chunk int) []*readAhead {
+	rs := make([]*readAhead, len(spans))
+	for i := len(spans) - 1; i >= 0; i-- {
+		rs[i] = newReadAhead(dev, spans[i].from, spans[i].limit, chunk)
+		if i+1 < len(spans) {
+			rs[i].then = rs[i+1]
+		}
+	}
+	if len(rs) > 0 {
+		rs[0].begin()
+	}
+	return rs
+}
+
+// buffers allocates the chunk buffers on first use.
+func (r *readAhead) buffers() {
+	if r.bufs[0] == nil {
+		r.bufs[0] = zoned.AlignedBuffer(r.chunk, r.bs)
+		if r.limit-r.from > int64(r.chunk) {
+			r.bufs[1] = zoned.AlignedBuffer(r.chunk, r.bs)
+		}
+	}
+}
+
+// begin starts reading the first chunk, if nothing has been read yet.
+func (r *readAhead) begin() {
+	if r.begun || r.curLen != 0 || r.from >= r.limit {
+		r.passOn()
+		return
+	}
+	r.buffers()
+	r.begun = true
+	n := int(min(int64(len(r.bufs[0])), r.limit-r.from))
+	r.next, r.nextStart, r.nextLen = make(chan readResult, 1), r.from, n
+	buf := r.bufs[0][:n]
+	go func() {
+		_, err := r.dev.ReadAt(buf, r.from)
+		r.next <- readResult{err}
+	}()
+}
+
+// passOn begins the next reader of the chain, once.
+func (r *readAhead) passOn() {
+	if r.then != nil {
+		r.then.begin()
+		r.then = nil
+	}
+}
+
+// prefetch starts reading the chunk that follows the current one, or,
+// past the zone's last, has the next reader of the chain begin.
 func (r *readAhead) prefetch() {
 	at := r.curStart + int64(r.curLen)
-	if r.next != nil || at >= r.limit || r.bufs[1] == nil {
+	if at >= r.limit || r.bufs[1] == nil {
+		r.passOn()
+		return
+	}
+	if r.next != nil {
 		return
 	}
 	buf := r.bufs[1-r.cur]
@@ -60,6 +127,19 @@ func (r *readAhead) prefetch() {
 // none is loaded yet.
 func (r *readAhead) advance() error {
 	if r.curLen == 0 {
+		r.begun = true
+		if r.next != nil {
+			// begin started reading the first chunk.
+			res := <-r.next
+			r.next = nil
+			if res.err == nil {
+				r.curLen = r.nextLen
+				r.prefetch()
+				return nil
+			}
+			// Read it again, and report the error if it stays.
+		}
+		r.buffers()
 		n := int(min(int64(len(r.bufs[0])), r.limit-r.curStart))
 		if _, err := r.dev.ReadAt(r.bufs[0][:n], r.curStart); err != nil {
 			return err
@@ -141,5 +221,13 @@ func (r *readAhead) close() {
 	if r.next != nil {
 		<-r.next
 		r.next = nil
+	}
+}
+
+// closeAll closes a chain of readers, some of which may have begun
+// reading though never used.
+func closeAll(rs []*readAhead) {
+	for _, r := range rs {
+		r.close()
 	}
 }

@@ -214,6 +214,14 @@ func (s *Store) dropMoved(src, dst *extent) error {
 // recoverSlot reads one extent slot. found is false for a free slot.
 func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (*extent, bool, error) {
 	var e *extent
+	spans := zoneSpans(zones)
+	for k, z := range zones {
+		if z.Cond == zoned.CondOffline {
+			spans[k].limit = spans[k].from // nothing to read
+		}
+	}
+	readers := chainReadAhead(s.dev, spans, scanChunk)
+	defer closeAll(readers)
 	for k, z := range zones {
 		switch z.Cond {
 		case zoned.CondEmpty:
@@ -232,7 +240,7 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 		// After unreadable bytes, the next record of this extent (or any
 		// record, when none was readable yet) carries on.
 		resync := func(h record.Header) bool { return e == nil || e.id == 0 || h.Extent == e.id }
-		end, gaps, err := scanZone(s.dev, z.Index, limit, func(off int64, h record.Header, raw []byte, size int) bool {
+		end, gaps, err := scanZone(readers[k], func(off int64, h record.Header, raw []byte, size int) bool {
 			if e == nil {
 				e = newExtent(slot, h.Extent, len(zones))
 			} else if e.id == 0 {

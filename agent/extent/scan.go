@@ -23,8 +23,18 @@ type gap struct {
 	err        error
 }
 
-// scanZone reads the records of zone zi from its start up to the device
-// offset limit, calling visit for each. It returns where the records end
+// zoneSpans returns the readable stretch of each zone, for
+// chainReadAhead.
+func zoneSpans(zones []zoned.Zone) []span {
+	out := make([]span, len(zones))
+	for i, z := range zones {
+		out[i] = span{from: z.Start, limit: zoneLimit(z)}
+	}
+	return out
+}
+
+// scanZone reads the records of a zone through r, from the zone's start
+// up to r's limit, calling visit for each. It returns where the records end
 // and, if they end before limit, why: record.ErrNoRecord where the written
 // data ends, a record checksum error at a torn or corrupt record, or a
 // device error.
@@ -35,12 +45,10 @@ type gap struct {
 // returned as a gap. If none follows, the corruption is the tail (a torn
 // write) and the scan ends there. resync may be nil to stop at the first
 // corrupt record.
-func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync func(record.Header) bool) (int64, []gap, error) {
-	info := dev.Info()
-	bs := info.LogicalBlockSize
-	pos := info.ZoneStart(zi)
-	r := newReadAhead(dev, pos, limit, scanChunk)
-	defer r.close()
+func scanZone(r *readAhead, visit visitFunc, resync func(record.Header) bool) (int64, []gap, error) {
+	dev, limit := r.dev, r.limit
+	bs := dev.Info().LogicalBlockSize
+	pos := r.from
 	// decodeAt decodes the record at device offset at, reading as needed,
 	// and returns its encoded bytes.
 	decodeAt := func(at int64) (record.Header, []byte, int, error) {
@@ -80,7 +88,7 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 			if next < 0 {
 				return pos, gaps, err // the tail is torn
 			}
-			if !skips(dev, zi, pos, next, decodeAt) {
+			if !skips(r.from, pos, next, decodeAt) {
 				gaps = append(gaps, gap{start: pos, end: next, err: err})
 			}
 			pos = next
@@ -100,13 +108,13 @@ func scanZone(dev zoned.Device, zi int, limit int64, visit visitFunc, resync fun
 // skips reports whether the record at device offset next is a skip record
 // that vouches for the unreadable bytes from from: a torn write that an
 // earlier recovery cut off.
-func skips(dev zoned.Device, zi int, from, next int64, decodeAt func(int64) (record.Header, []byte, int, error)) bool {
+func skips(zoneStart, from, next int64, decodeAt func(int64) (record.Header, []byte, int, error)) bool {
 	h, raw, _, err := decodeAt(next)
 	if err != nil || h.Type != record.TypeSkip {
 		return false
 	}
 	sk, err := record.UnmarshalSkip(raw[record.HeaderSize : record.HeaderSize+int(h.Length)])
-	return err == nil && int64(sk.From) == from-dev.Info().ZoneStart(zi)
+	return err == nil && int64(sk.From) == from-zoneStart
 }
 
 // zoneLimit is where a zone's written data can end: its write pointer, or

@@ -22,9 +22,12 @@ type blobState struct {
 	extent  uint64
 	acked   bool // the put returned success
 	deleted bool // a delete (or the extent's deletion) returned success
-	// maybeDeleted: a delete was attempted but its outcome is unknown.
-	maybeDeleted bool
-	hist         []string // what happened to it, for failure messages
+	// maybeDeleted: a delete of the key was attempted but its outcome is
+	// unknown. maybeGone: the same for a deletion of its extent. They are
+	// kept apart because both can be under way at once, and one that is
+	// refused must not clear the other's uncertainty.
+	maybeDeleted, maybeGone bool
+	hist                    []string // what happened to it, for failure messages
 }
 
 // note adds to the blob's history.
@@ -115,22 +118,22 @@ func (tt *torture) check(t *testing.T, cycle int, s *extent.Store) {
 		case err == nil && !bytes.Equal(got, b.data):
 			t.Fatalf("cycle %d: key %x reads back different bytes", cycle, k[:4])
 		case err == nil && b.deleted:
-			t.Fatalf("cycle %d: key %x was deleted but is back (extent %d acked %v maybe %v; extents %+v)", cycle, k[:4], b.extent, b.acked, b.maybeDeleted, s.List())
-		case err != nil && b.acked && !b.deleted && !b.maybeDeleted:
+			t.Fatalf("cycle %d: key %x was deleted but is back (extent %d acked %v; extents %+v)", cycle, k[:4], b.extent, b.acked, s.List())
+		case err != nil && b.acked && !b.deleted && !b.maybeDeleted && !b.maybeGone:
 			t.Fatalf("cycle %d: acknowledged key %x is lost (extent %d %q; extents %+v; damaged %+v; checkpoint %+v; %s)", cycle, k[:4], b.extent, b.hist, s.List(), s.Stat().Damaged,
 				s.Stat().Checkpoint, tt.onDisk(s, k))
 		}
 		if err != nil {
 			// Whatever was uncertain is settled now: it is gone.
 			if !b.deleted {
-				b.note("cycle %d: gone (acked %v, maybe deleted %v)", cycle, b.acked, b.maybeDeleted)
+				b.note("cycle %d: gone (acked %v, maybe deleted %v, extent maybe deleted %v)", cycle, b.acked, b.maybeDeleted, b.maybeGone)
 			}
-			b.acked, b.deleted, b.maybeDeleted = true, true, false
+			b.acked, b.deleted, b.maybeDeleted, b.maybeGone = true, true, false, false
 		} else if !b.deleted {
-			if b.maybeDeleted || !b.acked {
-				b.note("cycle %d: found (acked %v, maybe deleted %v)", cycle, b.acked, b.maybeDeleted)
+			if b.maybeDeleted || b.maybeGone || !b.acked {
+				b.note("cycle %d: found (acked %v, maybe deleted %v, extent maybe deleted %v)", cycle, b.acked, b.maybeDeleted, b.maybeGone)
 			}
-			b.acked, b.maybeDeleted = true, false
+			b.acked, b.maybeDeleted, b.maybeGone = true, false, false
 			// A compaction the crash interrupted may have moved it.
 			old := b.extent
 			if b.extent, err = s.Locate(k); err != nil {
@@ -326,7 +329,7 @@ func (tt *torture) delete(s *extent.Store, holder uint64, rng *rand.Rand) {
 	tt.mu.Lock()
 	var cands []record.Key
 	for k, b := range tt.blobs {
-		if b.acked && !b.deleted && !b.maybeDeleted {
+		if b.acked && !b.deleted && !b.maybeDeleted && !b.maybeGone {
 			cands = append(cands, k)
 			if len(cands) > 20 {
 				break
@@ -361,7 +364,7 @@ func (tt *torture) deleteExtent(s *extent.Store, id uint64) {
 	tt.mu.Lock()
 	for _, b := range tt.blobs {
 		if b.extent == id && !b.deleted {
-			b.maybeDeleted = true
+			b.maybeGone = true
 		}
 	}
 	tt.mu.Unlock()
@@ -375,9 +378,9 @@ func (tt *torture) deleteExtent(s *extent.Store, id uint64) {
 		b.note("extent %d deleted: %v", id, err)
 		switch {
 		case err == nil:
-			b.deleted, b.maybeDeleted = true, false
+			b.deleted, b.maybeGone = true, false
 		case !isDead(err):
-			b.maybeDeleted = false
+			b.maybeGone = false
 		}
 	}
 }

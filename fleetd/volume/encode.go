@@ -89,7 +89,8 @@ func (m *Manager) dropLeftovers(ctx context.Context) {
 }
 
 // Encode erasure codes the sealed volume at loc: it seals the replicas on
-// their agents, reads every live blob from one sealed replica, builds and
+// their agents, reads every live blob from one sealed replica (leaving out
+// those the volume's deleted list names), builds and
 // encodes the volume image, places the shards, writes them (chunks and
 // header) and seals them, then reads every shard back and checks its
 // checksum, reconstructs the image from only k shards with the first data
