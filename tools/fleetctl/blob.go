@@ -37,8 +37,9 @@ Progress goes to stderr when it is a terminal, or always with --progress.`,
 sealed or encoded volume the deletion is recorded in fleetd, and the space
 comes back when the volume is encoded or, once a fifth of it is deleted
 (fleetd --compact-deleted), when its image is rewritten without them. A
-deleted blob reads as not found at once from this machine, and from other
-clients within 30 seconds. For a manifest locator ("m..."), every blob of
+deleted blob reads as not found at once for every new client (each fleetctl
+run is one), and within 30 seconds for long-running clients that had the
+volume's location cached. For a manifest locator ("m..."), every blob of
 the file is deleted, then the manifest; if that is cut short, run it again.`,
 			Flags:  []cli.Flag{&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"}},
 			Action: blobRm,
