@@ -105,7 +105,7 @@ func repairStatus(c *cli.Context) error {
 		t.pair("queued", len(res.GetQueued()))
 		t.pair("repaired", fmt.Sprintf("%d (%s), %d failed attempts, %s/s recently", res.GetRepaired(), size(res.GetRepairedBytes()), res.GetFailed(), size(uint64(res.GetBytesPerSecond()))))
 		t.pair("encoded", fmt.Sprintf("%d, %d sealed volumes waiting", res.GetEncoded(), res.GetEncodeWaiting()))
-		t.pair("compacted", fmt.Sprintf("%d volumes rewritten without their deleted blobs, %s freed", res.GetCompacted(), size(res.GetCompactedBytes())))
+		t.pair("compacted", fmt.Sprintf("%d (volume images rewritten without their deleted blobs), %s freed", res.GetCompacted(), size(res.GetCompactedBytes())))
 		if cc := res.GetCrossCheck(); cc.GetCheckedAt() != nil {
 			t.pair("cross-check", fmt.Sprintf("%s: %d drives, %d members missing, %d orphaned extents (%d deleted)",
 				ago(cc.GetCheckedAt()), cc.GetDrives(), len(cc.GetMissing()), len(cc.GetOrphaned()), cc.GetOrphansDeleted()))
