@@ -124,7 +124,7 @@ func (s *Store) records(e *extent, fn recordFunc) error {
 		spans[k] = span{from: start, limit: start + e.used[k]}
 	}
 	s.mu.Unlock()
-	readers := chainReadAhead(s.dev, spans, scanChunk)
+	readers := chainReadAhead(s.dev, spans, scanChunk, s.bufs)
 	defer closeAll(readers)
 	for k, sp := range spans {
 		if sp.limit == sp.from {
@@ -141,6 +141,7 @@ func (s *Store) records(e *extent, fn recordFunc) error {
 			}
 			return true
 		}, func(h record.Header) bool { return h.Extent == e.id })
+		readers[k].release() // its buffers go to the zones after it
 		if err != nil && !errors.Is(err, record.ErrNoRecord) && !record.IsCorrupt(err) {
 			return err
 		}

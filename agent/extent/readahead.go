@@ -35,17 +35,19 @@ type readAhead struct {
 
 	// then is the reader to begin once this one has nothing more to read.
 	then *readAhead
+	// pool, if not nil, lends the chunk buffers (see release).
+	pool *bufPool
 
 	scratch []byte
 }
 
 type readResult struct{ err error }
 
-func newReadAhead(dev zoned.Device, from, limit int64, chunk int) *readAhead {
+func newReadAhead(dev zoned.Device, from, limit int64, chunk int, pool *bufPool) *readAhead {
 	bs := dev.Info().LogicalBlockSize
 	chunk = int(min(int64(chunk), max(limit-from, int64(bs))))
 	chunk = (chunk + bs - 1) / bs * bs
-	return &readAhead{dev: dev, from: from, limit: limit, bs: bs, chunk: chunk, curStart: from}
+	return &readAhead{dev: dev, from: from, limit: limit, bs: bs, chunk: chunk, curStart: from, pool: pool}
 }
 
 // span is the readable stretch [from, limit) of one zone.
@@ -53,11 +55,12 @@ type span struct{ from, limit int64 }
 
 // chainReadAhead returns a reader for each span, each beginning to read
 // when the one before it has read everything it will, and begins the
-// first.
-func chainReadAhead(dev zoned.Device, spans []span, chunk int) []*readAhead {
+// first. Their buffers come from pool (nil: allocated); release each
+// reader when done with it.
+func chainReadAhead(dev zoned.Device, spans []span, chunk int, pool *bufPool) []*readAhead {
 	rs := make([]*readAhead, len(spans))
 	for i := len(spans) - 1; i >= 0; i-- {
-		rs[i] = newReadAhead(dev, spans[i].from, spans[i].limit, chunk)
+		rs[i] = newReadAhead(dev, spans[i].from, spans[i].limit, chunk, pool)
 		if i+1 < len(spans) {
 			rs[i].then = rs[i+1]
 		}
@@ -68,14 +71,21 @@ func chainReadAhead(dev zoned.Device, spans []span, chunk int) []*readAhead {
 	return rs
 }
 
-// buffers allocates the chunk buffers on first use.
+// buffers gets the chunk buffers on first use.
 func (r *readAhead) buffers() {
 	if r.bufs[0] == nil {
-		r.bufs[0] = zoned.AlignedBuffer(r.chunk, r.bs)
+		r.bufs[0] = r.buffer()
 		if r.limit-r.from > int64(r.chunk) {
-			r.bufs[1] = zoned.AlignedBuffer(r.chunk, r.bs)
+			r.bufs[1] = r.buffer()
 		}
 	}
+}
+
+func (r *readAhead) buffer() []byte {
+	if r.pool != nil {
+		return r.pool.get(r.chunk)
+	}
+	return zoned.AlignedBuffer(r.chunk, r.bs)
 }
 
 // begin starts reading the first chunk, if nothing has been read yet.
@@ -224,10 +234,25 @@ func (r *readAhead) close() {
 	}
 }
 
-// closeAll closes a chain of readers, some of which may have begun
+// release closes r and gives its buffers back to the pool; r reads
+// nothing more.
+func (r *readAhead) release() {
+	r.close()
+	if r.pool != nil {
+		for i, b := range r.bufs {
+			if b != nil {
+				r.pool.put(b)
+				r.bufs[i] = nil
+			}
+		}
+	}
+	r.curLen, r.limit = 0, r.from
+}
+
+// closeAll releases a chain of readers, some of which may have begun
 // reading though never used.
 func closeAll(rs []*readAhead) {
 	for _, r := range rs {
-		r.close()
+		r.release()
 	}
 }

@@ -40,7 +40,7 @@ func TestChainedReadAheadReadsEveryZone(t *testing.T) {
 		}
 		spans = append(spans, span{from: z, limit: z + n})
 	}
-	rs := chainReadAhead(dev, spans, 256<<10)
+	rs := chainReadAhead(dev, spans, 256<<10, newBufPool(4096))
 	for i, r := range rs {
 		var got []byte
 		for at := spans[i].from; at < spans[i].limit; {
@@ -61,7 +61,7 @@ func TestChainedReadAheadReadsEveryZone(t *testing.T) {
 	if _, err := dev.Crash(zoned.CrashOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rs = chainReadAhead(dev, spans[:1], 256<<10) // begins reading, and fails
+	rs = chainReadAhead(dev, spans[:1], 256<<10, nil) // begins reading, and fails
 	defer closeAll(rs)
 	done := make(chan error, 1)
 	go func() {

@@ -220,7 +220,7 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 			spans[k].limit = spans[k].from // nothing to read
 		}
 	}
-	readers := chainReadAhead(s.dev, spans, scanChunk)
+	readers := chainReadAhead(s.dev, spans, scanChunk, s.bufs)
 	defer closeAll(readers)
 	for k, z := range zones {
 		switch z.Cond {
@@ -282,6 +282,7 @@ func (s *Store) recoverSlot(slot int, zones []zoned.Zone, stones *[]tombstone) (
 			}
 			return true
 		}, resync)
+		readers[k].release() // its buffers go to the zones after it
 		for _, g := range gaps {
 			s.damaged = append(s.damaged, Damage{Zone: z.Index, Offset: g.start - z.Start,
 				Reason: fmt.Sprintf("%d bytes unreadable before the next record: %v", g.end-g.start, g.err)})
