@@ -115,7 +115,9 @@ func (m *Manager) Compact(ctx context.Context, loc Location) (uint64, error) {
 	}
 	if _, err := m.fleet.Propose(ctx, &state.CompactVolume{ID: vol.ID, ExpectedGeneration: vol.Generation, Epoch: next.Epoch,
 		Purged: purged, Blobs: enc.Header.BlobCount, MemberBytes: next.MemberBytes}); err != nil {
-		m.abandon(ctx, next, newLoc)
+		if refused(err) { // else the new shards may be the recorded ones
+			m.abandon(ctx, next, newLoc)
+		}
 		return 0, fmt.Errorf("recording the compaction: %w", err)
 	}
 	// The old epoch's shards are no longer named: delete them.

@@ -175,7 +175,12 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	// 6. Record it; the compare-and-swap fails if the replicas moved.
 	if _, err := m.fleet.Propose(ctx, &state.EncodeVolume{ID: vol.ID, ExpectedGeneration: vol.Generation, Scheme: m.opts.Code,
 		Placement: drives, MemberBytes: shardBytes, Purged: purged, Blobs: enc.Header.BlobCount}); err != nil {
-		m.abandon(ctx, coded, shardLoc)
+		// Delete the shards only if the encoding surely was not recorded:
+		// if it was, they are the volume's only copy once the replicas,
+		// then named by nothing, are cleaned up.
+		if refused(err) {
+			m.abandon(ctx, coded, shardLoc)
+		}
 		return 0, fmt.Errorf("recording the encoding: %w", err)
 	}
 	// 7. The replicas are no longer named by the state: delete them, all

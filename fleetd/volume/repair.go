@@ -236,7 +236,9 @@ func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx 
 		return 0, err
 	}
 	if _, err := m.fleet.Propose(ctx, &state.ReplaceVolumeMember{ID: vol.ID, ExpectedGeneration: vol.Generation, Index: idx, Drive: drive}); err != nil {
-		_ = m.dropMember(ctx, vol, target)
+		if refused(err) { // else the new member may be the recorded one
+			_ = m.dropMember(ctx, vol, target)
+		}
 		return 0, fmt.Errorf("recording the new member: %w", err)
 	}
 	// The lost member is no longer named; if its drive comes back, what
