@@ -23,7 +23,6 @@ import (
 	agentserver "github.com/shingle-storage/shingle/agent/server"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/client"
-	"github.com/shingle-storage/shingle/fleetd/pki"
 	"github.com/shingle-storage/shingle/fleetd/state"
 	"github.com/shingle-storage/shingle/zoned"
 	"github.com/shingle-storage/shingle/zoned/zonedtest"
@@ -515,26 +514,6 @@ func (f *fleet) encode(vols map[uint64]int64) {
 		}
 		time.Sleep(benchPoll)
 	}
-}
-
-// newClient returns a client of the fleet of its own (with its own lease
-// and connections), closed when the test ends.
-func (f *fleet) newClient() *client.Client {
-	f.t.Helper()
-	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	tlsConf, err := pki.ClientConfig(op)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{Fleet: []string{f.api}, TLS: tlsConf})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(c.Close)
-	return c
 }
 
 // BenchmarkRepair measures the rebuild of a dead drive's shards through

@@ -26,34 +26,45 @@ type codedVolume struct {
 // cannot be read is rebuilt for just the chunks the read needs, from the
 // same chunks of the shards the code's repair plan names.
 func (c *Client) getCoded(ctx context.Context, loc *fleetv1.Location, key datapath.Key) ([]byte, error) {
-	cv, err := c.codedVolume(ctx, loc)
+	cv, e, err := c.findCoded(ctx, loc, key)
 	if err != nil {
 		return nil, err
-	}
-	h := cv.header
-	ref, ok := h.Lookup(erasure.Key(key))
-	if !ok {
-		return nil, fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, h.Volume, key[:8])
-	}
-	page, err := c.readImage(ctx, loc, cv, ref.Offset, ref.Len)
-	if err != nil {
-		return nil, fmt.Errorf("client: volume %d index page %d: %w", h.Volume, ref.Page, err)
-	}
-	e, found, err := h.Find(ref, page, erasure.Key(key))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, h.Volume, key[:8])
 	}
 	blob, err := c.readImage(ctx, loc, cv, int64(e.Offset), int64(e.Len))
 	if err != nil {
-		return nil, fmt.Errorf("client: volume %d blob %x: %w", h.Volume, key[:8], err)
+		return nil, fmt.Errorf("client: volume %d blob %x: %w", cv.header.Volume, key[:8], err)
 	}
 	if err := e.Verify(blob); err != nil {
 		return nil, err
 	}
 	return blob, nil
+}
+
+// findCoded finds key's entry in the index of the encoded volume at loc,
+// reading one index page.
+func (c *Client) findCoded(ctx context.Context, loc *fleetv1.Location, key datapath.Key) (*codedVolume, erasure.IndexEntry, error) {
+	cv, err := c.codedVolume(ctx, loc)
+	if err != nil {
+		return nil, erasure.IndexEntry{}, err
+	}
+	h := cv.header
+	notFound := func() error { return fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, h.Volume, key[:8]) }
+	ref, ok := h.Lookup(erasure.Key(key))
+	if !ok {
+		return nil, erasure.IndexEntry{}, notFound()
+	}
+	page, err := c.readImage(ctx, loc, cv, ref.Offset, ref.Len)
+	if err != nil {
+		return nil, erasure.IndexEntry{}, fmt.Errorf("client: volume %d index page %d: %w", h.Volume, ref.Page, err)
+	}
+	e, found, err := h.Find(ref, page, erasure.Key(key))
+	if err != nil {
+		return nil, erasure.IndexEntry{}, err
+	}
+	if !found {
+		return nil, erasure.IndexEntry{}, notFound()
+	}
+	return cv, e, nil
 }
 
 // codedVolume returns the header of an encoded volume, read from the

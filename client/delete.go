@@ -11,7 +11,6 @@ import (
 	"github.com/shingle-storage/shingle/agent/datapath"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
-	"github.com/shingle-storage/shingle/fleetd/erasure"
 )
 
 // Delete deletes the blob l names. In an open volume a tombstone is
@@ -116,23 +115,6 @@ func (c *Client) exists(ctx context.Context, loc *fleetv1.Location, key datapath
 		_, err := c.getReplicated(ctx, loc, key)
 		return err
 	}
-	cv, err := c.codedVolume(ctx, loc)
-	if err != nil {
-		return err
-	}
-	h := cv.header
-	ref, ok := h.Lookup(erasure.Key(key))
-	if ok {
-		var page []byte
-		if page, err = c.readImage(ctx, loc, cv, ref.Offset, ref.Len); err != nil {
-			return err
-		}
-		if _, ok, err = h.Find(ref, page, erasure.Key(key)); err != nil {
-			return err
-		}
-	}
-	if !ok {
-		return fmt.Errorf("%w: volume %d has no key %x", ErrNotFound, h.Volume, key[:8])
-	}
-	return nil
+	_, _, err := c.findCoded(ctx, loc, key)
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -154,19 +155,8 @@ func startFleet(t testing.TB, shape fleetShape) *fleet {
 	go func() { defer close(done); _ = srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsConf, err := pki.ClientConfig(op)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.client, err = client.New(client.Config{Fleet: []string{f.api}, TLS: tlsConf}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(f.client.Close)
-	hc := httpClient(tlsConf)
+	f.client = f.newClient()
+	hc := f.operatorHTTP()
 	f.fleet = fleetv1connect.NewFleetServiceClient(hc, "https://"+f.api)
 	f.vols = fleetv1connect.NewVolumeServiceClient(hc, "https://"+f.api)
 	tokens := fleetv1connect.NewTokenServiceClient(hc, "https://"+f.api)
@@ -677,8 +667,9 @@ func (f *fleet) fleetExtents(a *runningAgent) []uint64 {
 	return out
 }
 
-// operatorHTTP is an HTTP client with the operator's certificate.
-func (f *fleet) operatorHTTP() *http.Client {
+// operatorTLS is the TLS configuration of a client with the operator's
+// certificate.
+func (f *fleet) operatorTLS() *tls.Config {
 	f.t.Helper()
 	op, err := f.certs.Ensure(f.ca, pki.Request{Name: "tester", Role: pki.RoleOperator})
 	if err != nil {
@@ -688,7 +679,22 @@ func (f *fleet) operatorHTTP() *http.Client {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return httpClient(tlsConf)
+	return tlsConf
+}
+
+// operatorHTTP is an HTTP client with the operator's certificate.
+func (f *fleet) operatorHTTP() *http.Client { return httpClient(f.operatorTLS()) }
+
+// newClient returns a client of the fleet of its own (with its own lease
+// and connections), closed when the test ends.
+func (f *fleet) newClient() *client.Client {
+	f.t.Helper()
+	c, err := client.New(client.Config{Fleet: []string{f.api}, TLS: f.operatorTLS()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(c.Close)
+	return c
 }
 
 // agentControl is a client of a host's agent's extent API.

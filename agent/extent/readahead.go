@@ -27,11 +27,10 @@ type readAhead struct {
 
 	// The chunk after the current one, being read into bufs[1-cur]; or,
 	// before the first chunk is current, the first being read into
-	// bufs[0] (begun).
+	// bufs[0] (see begin).
 	next      chan readResult
 	nextStart int64
 	nextLen   int
-	begun     bool
 
 	// then is the reader to begin once this one has nothing more to read.
 	then *readAhead
@@ -90,17 +89,21 @@ func (r *readAhead) buffer() []byte {
 
 // begin starts reading the first chunk, if nothing has been read yet.
 func (r *readAhead) begin() {
-	if r.begun || r.curLen != 0 || r.from >= r.limit {
+	if r.next != nil || r.curLen != 0 || r.from >= r.limit {
 		r.passOn()
 		return
 	}
 	r.buffers()
-	r.begun = true
-	n := int(min(int64(len(r.bufs[0])), r.limit-r.from))
-	r.next, r.nextStart, r.nextLen = make(chan readResult, 1), r.from, n
-	buf := r.bufs[0][:n]
+	r.startRead(r.bufs[0], r.from)
+}
+
+// startRead starts reading into buf at device offset at, as much as buf
+// holds up to the limit; advance collects it.
+func (r *readAhead) startRead(buf []byte, at int64) {
+	n := int(min(int64(len(buf)), r.limit-at))
+	r.next, r.nextStart, r.nextLen = make(chan readResult, 1), at, n
 	go func() {
-		_, err := r.dev.ReadAt(buf, r.from)
+		_, err := r.dev.ReadAt(buf[:n], at)
 		r.next <- readResult{err}
 	}()
 }
@@ -121,23 +124,15 @@ func (r *readAhead) prefetch() {
 		r.passOn()
 		return
 	}
-	if r.next != nil {
-		return
+	if r.next == nil {
+		r.startRead(r.bufs[1-r.cur], at)
 	}
-	buf := r.bufs[1-r.cur]
-	n := int(min(int64(len(buf)), r.limit-at))
-	r.next, r.nextStart, r.nextLen = make(chan readResult, 1), at, n
-	go func() {
-		_, err := r.dev.ReadAt(buf[:n], at)
-		r.next <- readResult{err}
-	}()
 }
 
 // advance makes the prefetched chunk current, reading the first chunk if
 // none is loaded yet.
 func (r *readAhead) advance() error {
 	if r.curLen == 0 {
-		r.begun = true
 		if r.next != nil {
 			// begin started reading the first chunk.
 			res := <-r.next

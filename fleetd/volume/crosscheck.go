@@ -115,7 +115,7 @@ func (m *Manager) crossCheck(ctx context.Context) {
 				// A compaction deletes the old epoch's shards after it is
 				// recorded; a leader change in between leaves them.
 				for epoch := range s.vol.Epoch {
-					switch found, err := m.dropOldShard(ctx, addr[host], d, s.vol.ID, epoch, s.index); {
+					switch found, err := m.dropOldShard(ctx, addr[host], d, s.vol, epoch, s.index); {
 					case err != nil:
 						cc.Orphaned = append(cc.Orphaned, fmt.Sprintf("volume %d shard %d epoch %d on drive %s: delete failed: %v", s.vol.ID, s.index, epoch, d, err))
 					case found:
@@ -155,36 +155,21 @@ func (m *Manager) crossCheck(ctx context.Context) {
 	}
 }
 
-// dropOldShard deletes shard i of the given older epoch of volume vol from
-// the pool of drive on the agent at addr, if its header is there: the
-// chunks the header counts, then the header, so a deletion cut short is
-// found again. It reports whether the header was there.
-func (m *Manager) dropOldShard(ctx context.Context, addr, drive string, vol state.VolumeID, epoch uint32, i int) (bool, error) {
+// dropOldShard deletes shard i of the given older epoch of vol from the
+// pool of drive on the agent at addr, if its header is there. It reports
+// whether the header was there.
+func (m *Manager) dropOldShard(ctx context.Context, addr, drive string, vol state.Volume, epoch uint32, i int) (bool, error) {
 	h := Holder{Index: i, Drive: drive, Address: addr, Extent: datapath.PoolExtent}
-	hd, err := m.readHeader(ctx, h, uint64(vol), epoch, i)
+	hd, err := m.readHeader(ctx, h, uint64(vol.ID), epoch, i)
 	if isGone(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	keys := make([]datapath.Key, 0, hd.Layout().Chunks()+1)
-	for c := range hd.Layout().Chunks() {
-		keys = append(keys, erasure.ChunkKey(uint64(vol), epoch, i, c))
-	}
-	err = forEachChunk(ctx, int64(len(keys)), chunkWorkers, func(ctx context.Context, k int64) error {
-		if err := m.agents.Data.Delete(ctx, addr, drive, datapath.PoolExtent, keys[k]); err != nil && !isGone(err) {
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = m.agents.Data.Delete(ctx, addr, drive, datapath.PoolExtent, erasure.HeaderKey(uint64(vol), epoch, i))
-	}
-	if err != nil && !isGone(err) {
-		return true, err
-	}
-	return true, nil
+	old := vol
+	old.Epoch, old.MemberBytes = epoch, uint64(hd.ShardLen)
+	return true, m.dropMember(ctx, old, h)
 }
 
 // shardRef is a shard the state places on a drive.

@@ -76,23 +76,27 @@ func (m *Manager) putFresh(ctx context.Context, h Holder, key datapath.Key, b []
 }
 
 // dropMember removes what member h of vol left on its drive: the extent
-// of a replica, or the chunks and header of a shard. A member never
-// written, or already removed, is fine.
+// of a replica, or the chunks and then the header of a shard (a shard
+// whose removal was cut short keeps its header, so the cross-check finds
+// it again). A member never written, or already removed, is fine.
 func (m *Manager) dropMember(ctx context.Context, vol state.Volume, h Holder) error {
 	if h.Extent != datapath.PoolExtent {
 		return m.deleteExtent(ctx, h)
 	}
-	chunks := int64(vol.MemberBytes) / int64(m.opts.ChunkSize)
-	keys := []datapath.Key{erasure.HeaderKey(uint64(vol.ID), vol.Epoch, h.Index)}
-	for c := range chunks {
-		keys = append(keys, erasure.ChunkKey(uint64(vol.ID), vol.Epoch, h.Index, c))
-	}
-	return forEachChunk(ctx, int64(len(keys)), chunkWorkers, func(ctx context.Context, i int64) error {
-		if err := m.agents.Data.Delete(ctx, h.Address, h.Drive, h.Extent, keys[i]); err != nil && !isGone(err) {
+	del := func(ctx context.Context, key datapath.Key) error {
+		if err := m.agents.Data.Delete(ctx, h.Address, h.Drive, h.Extent, key); err != nil && !isGone(err) {
 			return err
 		}
 		return nil
+	}
+	chunks := int64(vol.MemberBytes) / int64(m.opts.ChunkSize)
+	err := forEachChunk(ctx, chunks, chunkWorkers, func(ctx context.Context, c int64) error {
+		return del(ctx, erasure.ChunkKey(uint64(vol.ID), vol.Epoch, h.Index, c))
 	})
+	if err != nil {
+		return err
+	}
+	return del(ctx, erasure.HeaderKey(uint64(vol.ID), vol.Epoch, h.Index))
 }
 
 // readShard reads shard i of a volume's image of the given epoch back from
