@@ -69,3 +69,34 @@ func (c counter) highest(h *history, i int, days int) float64 {
 	}
 	return m
 }
+
+// largest is the largest value of the counters s reports; NaN if s
+// reports none of them.
+func largest(cs []counter, s Sample) float64 {
+	m := math.NaN()
+	for _, c := range cs {
+		if v := c.value(s); math.IsNaN(m) || v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// aboveZero is how many of the counters s reports are above zero; NaN if
+// s reports none of them.
+func aboveZero(cs []counter, s Sample) float64 {
+	n := math.NaN()
+	for _, c := range cs {
+		v := c.value(s)
+		if math.IsNaN(v) {
+			continue
+		}
+		if math.IsNaN(n) {
+			n = 0
+		}
+		if v > 0 {
+			n++
+		}
+	}
+	return n
+}

@@ -4,10 +4,10 @@
 //
 // The agent records one Sample per drive per day. Model.Predict turns a
 // drive's history into Features (today's SMART error counters, how much they
-// grew over the last 7 and 30 days, power-on hours, temperature, how often
-// the heads park) and adds up
-// one step function per feature, the feature's Shape, to get the log-odds of
-// failure:
+// grew over the last 7 and 30 days, the largest of them and how many kinds
+// are present, power-on hours, temperature, how often the heads park) and
+// adds up one step function per feature, the feature's Shape, to get the
+// log-odds of failure:
 //
 //	log-odds = Bias + Σ Shape_f(feature_f)
 //

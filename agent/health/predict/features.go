@@ -82,6 +82,47 @@ func Features() []Feature {
 		}
 	}
 
+	// The risks of the counters do not add up in log-odds: a drive that
+	// shows two of them is not much more likely to fail than a drive that
+	// shows one. A sum of one term per counter cannot say that by itself;
+	// fitting the drives that show several, it under-rates those that show
+	// one. The next two features carry what the counters share, so that
+	// each counter's own shape need only add what is particular to it.
+	// Both are monotone and never go down when a counter goes up, so the
+	// model still never lowers the probability for more errors. Command
+	// timeouts (188) are left out: on their own they barely raise the risk.
+	//
+	// The largest of the media error counters, whichever it is.
+	media := []counter{counters[0], counters[1], counters[3]}
+	fs = append(fs, Feature{
+		Name:     "smart_5_187_197_198_largest",
+		Monotone: true,
+		describe: func(v float64) string {
+			return fmt.Sprintf("the largest media error count (SMART 5, 187, 197/198) is %.0f", v)
+		},
+		compute: func(h *history, i int) float64 { return largest(media, h.samples[i]) },
+	})
+	// How many of 187 and 197/198 are above zero, 0 to 2: two views of
+	// sectors the drive could not read, the reads that failed and the
+	// sectors waiting to be remapped. Reallocated sectors (5) are left
+	// out of this one: in the 2013 data, a handful of reallocated
+	// sectors that no longer grow is no sign of failure.
+	unreadable := []counter{counters[1], counters[3]}
+	fs = append(fs, Feature{
+		Name:     "smart_187_197_198_kinds",
+		Monotone: true,
+		describe: func(v float64) string {
+			switch v {
+			case 0:
+				return "no unreadable sectors reported (SMART 187, 197/198)"
+			case 1:
+				return "unreadable sectors reported by one of SMART 187 and 197/198"
+			}
+			return "unreadable sectors reported by both SMART 187 and 197/198"
+		},
+		compute: func(h *history, i int) float64 { return aboveZero(unreadable, h.samples[i]) },
+	})
+
 	fs = append(fs,
 		Feature{
 			Name: "smart_193_per_day",

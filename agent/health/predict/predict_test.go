@@ -234,6 +234,10 @@ func TestFeatures(t *testing.T) {
 		{"smart_5", 0},
 		{"smart_5_growth_30d", 0},
 		{"smart_193_per_day", 10}, // (1400-1100)/30
+		// The largest of 5 and 197/198 (187 is not reported), and one
+		// of 187 and 197/198 above zero.
+		{"smart_5_187_197_198_largest", 8},
+		{"smart_187_197_198_kinds", 1},
 	} {
 		if got := feature(t, h, c.name); got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
@@ -263,6 +267,20 @@ func TestFeatures(t *testing.T) {
 	both := []Sample{{Day: day0, SMART: map[uint8]uint64{197: 3, 198: 9}}}
 	if got := feature(t, both, "smart_197_198"); got != 9 {
 		t.Errorf("smart_197_198 of 197 = 3, 198 = 9 is %v, want 9", got)
+	}
+	// The shared error features read whichever counters are reported.
+	errs := []Sample{{Day: day0, SMART: map[uint8]uint64{5: 2, 187: 30, 198: 9}}}
+	if got := feature(t, errs, "smart_5_187_197_198_largest"); got != 30 {
+		t.Errorf("largest of 5 = 2, 187 = 30, 198 = 9 is %v, want 30", got)
+	}
+	if got := feature(t, errs, "smart_187_197_198_kinds"); got != 2 {
+		t.Errorf("kinds of 187 = 30, 198 = 9 is %v, want 2", got)
+	}
+	noErrs := []Sample{{Day: day0, SMART: map[uint8]uint64{188: 4, 194: 30}}}
+	for _, name := range []string{"smart_5_187_197_198_largest", "smart_187_197_198_kinds"} {
+		if got := feature(t, noErrs, name); !math.IsNaN(got) {
+			t.Errorf("%s = %v for a drive that reports none of its counters, want NaN", name, got)
+		}
 	}
 	// Temperature and power-on hours drop the bits vendors pack above them.
 	packed := []Sample{{Day: day0, SMART: map[uint8]uint64{194: 0x0012_0014_001f, 9: 0x0021_0000_1234}}}

@@ -21,7 +21,7 @@ type Params struct {
 
 // DefaultParams are the settings cmd/train uses.
 func DefaultParams() Params {
-	return Params{Rounds: 300, LearningRate: 0.1, L2: 10, MinLeafHessian: 1, MaxBins: 64}
+	return Params{Rounds: 300, LearningRate: 0.1, L2: 10, MinLeafHessian: 1, MaxBins: 32}
 }
 
 // check reports whether p can be used.
