@@ -199,7 +199,8 @@ func (s *Store) startCompaction(id, newID uint64) (src, dst *extent, err error) 
 	src.closing = true
 	s.mu.Unlock()
 	if fresh {
-		_, _, err = s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeOrigin}, record.Origin{Source: id}.Marshal(), appendCompact)
+		origin := record.Origin{Source: id}.Marshal()
+		_, _, err = s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeOrigin}, origin, record.Checksum(origin), appendCompact)
 		if err != nil {
 			s.mu.Lock()
 			src.closing = false
@@ -231,8 +232,12 @@ func (s *Store) moveBlob(ctx context.Context, src, dst *extent, off int64, h rec
 	if !s.indexed(h.Key, loc) {
 		return nil // deleted while we waited
 	}
+	// The copy keeps the checksum the scan verified rather than one
+	// computed from the buffer again, so a blob damaged in memory on its
+	// way through compaction fails its reads instead of being rewritten
+	// under a checksum that matches the damage.
 	payload := raw[record.HeaderSize : record.HeaderSize+int(h.Length)]
-	_, devOff, err := s.appendRecord(ctx, dst, record.Header{Type: record.TypeBlob, Key: h.Key}, payload, appendCompact)
+	_, devOff, err := s.appendRecord(ctx, dst, record.Header{Type: record.TypeBlob, Key: h.Key}, payload, record.PayloadChecksum(raw, h), appendCompact)
 	if err != nil {
 		return err
 	}
@@ -274,7 +279,8 @@ func (s *Store) copyTombstone(src, dst *extent, h record.Header, raw []byte) err
 	if !needed {
 		return nil
 	}
-	if _, _, err := s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeTombstone, Key: h.Key}, t.marshal(), appendCompact); err != nil {
+	tomb := t.marshal()
+	if _, _, err := s.appendRecord(context.Background(), dst, record.Header{Type: record.TypeTombstone, Key: h.Key}, tomb, record.Checksum(tomb), appendCompact); err != nil {
 		return err
 	}
 	s.mu.Lock()

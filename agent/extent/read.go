@@ -1,7 +1,6 @@
 package extent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,36 +17,45 @@ var ErrExists = errors.New("extent: key already exists")
 
 // Get returns the blob stored under key.
 func (s *Store) Get(ctx context.Context, key record.Key) ([]byte, error) {
+	data, _, err := s.GetChecked(ctx, key)
+	return data, err
+}
+
+// GetChecked returns the blob stored under key and its CRC32C as the drive
+// holds it, which this read has checked against the bytes: a caller that
+// sends the blob on with its checksum need not compute it again.
+func (s *Store) GetChecked(ctx context.Context, key record.Key) ([]byte, uint32, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	_, span := startSpan(ctx, "extent.Get")
-	_, payload, err := s.lookup(key, true)
+	_, payload, sum, err := s.lookup(key, true)
 	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
 	endSpan(span, err)
-	return payload, err
+	return payload, sum, err
 }
 
 // find returns the location of key's live blob.
 func (s *Store) find(key record.Key) (index.Location, error) {
-	loc, _, err := s.lookup(key, false)
+	loc, _, _, err := s.lookup(key, false)
 	return loc, err
 }
 
 // lookup finds key's live blob among the index's candidates by reading
 // each candidate record and comparing keys (the index holds only a tag).
-func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte, error) {
+// With wantPayload it returns the blob and its checksum too.
+func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte, uint32, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return index.Location{}, nil, ErrClosed
+		return index.Location{}, nil, 0, ErrClosed
 	}
 	var cands []index.Location
 	s.idx.Find(key[:], func(l index.Location) bool { cands = append(cands, l); return true })
 	s.mu.Unlock()
 	var firstErr error
 	for _, loc := range cands {
-		h, payload, err := s.readRecord(loc, wantPayload)
+		h, payload, sum, err := s.readRecord(loc, wantPayload)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -55,18 +63,18 @@ func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte
 			continue
 		}
 		if h.Type == record.TypeBlob && h.Key == key {
-			return loc, payload, nil
+			return loc, payload, sum, nil
 		}
 	}
 	if firstErr != nil {
-		return index.Location{}, nil, firstErr
+		return index.Location{}, nil, 0, firstErr
 	}
-	return index.Location{}, nil, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
+	return index.Location{}, nil, 0, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
 }
 
 // readRecord reads and verifies the record at loc; with wantPayload false
 // it reads only the first block (header).
-func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header, []byte, error) {
+func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header, []byte, uint32, error) {
 	bs := s.lay.info.LogicalBlockSize
 	n := bs
 	if wantPayload {
@@ -80,20 +88,23 @@ func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header,
 		if e != nil {
 			s.zoneFailed(e, int(loc.Offset/s.lay.info.ZoneSize), err)
 		}
-		return record.Header{}, nil, err
+		return record.Header{}, nil, 0, err
 	}
 	if !wantPayload {
 		h, err := record.DecodeHeader(buf)
 		if err != nil {
-			return record.Header{}, nil, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+			return record.Header{}, nil, 0, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
 		}
-		return h, nil, nil
+		return h, nil, 0, nil
 	}
 	h, payload, _, err := record.Decode(buf, bs)
 	if err != nil {
-		return record.Header{}, nil, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+		return record.Header{}, nil, 0, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
 	}
-	return h, bytes.Clone(payload), nil
+	// buf is this call's own, so the payload is handed out in place rather
+	// than copied; its capacity is clipped so an append cannot reach the
+	// checksum after it.
+	return h, payload[:len(payload):len(payload)], record.PayloadChecksum(buf, h), nil
 }
 
 // recordFunc receives one record of an extent: its offset in the extent,

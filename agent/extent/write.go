@@ -149,7 +149,7 @@ const (
 // appendRecord encodes and appends one record to extent e and returns its
 // zone (in the extent) and device offset. On a device error the extent
 // goes read-only. It takes and releases s.mu.
-func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, payload []byte, kind appendKind) (int, int64, error) {
+func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, payload []byte, sum uint32, kind appendKind) (int, int64, error) {
 	bs := s.lay.info.LogicalBlockSize
 	size := record.Size(len(payload), bs)
 	s.mu.Lock()
@@ -185,7 +185,7 @@ func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, pa
 
 	buf := s.bufs.get(size)
 	defer s.bufs.put(buf)
-	if _, err := record.Encode(buf, h, payload, bs); err != nil {
+	if _, err := record.EncodeWithChecksum(buf, h, payload, sum, bs); err != nil {
 		s.mu.Lock()
 		e.inflight[k]--
 		s.mu.Unlock()
@@ -235,7 +235,15 @@ func (s *Store) finishDrained(e *extent, zones []int) {
 // Put appends blob data under key to open extent id and returns where it
 // went, once it is durable. A key that already has a live blob is refused
 // with ErrExists; delete it first.
-func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte) (loc index.Location, err error) {
+func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte) (index.Location, error) {
+	return s.PutChecked(ctx, id, key, data, record.Checksum(data))
+}
+
+// PutChecked is Put for a caller that has the blob's CRC32C already, having
+// checked it against the bytes it received: sum is stored as the record's
+// checksum without being computed again (see record.EncodeWithChecksum).
+// A sum that does not match data makes the blob fail every read.
+func (s *Store) PutChecked(ctx context.Context, id uint64, key record.Key, data []byte, sum uint32) (loc index.Location, err error) {
 	ctx, span := startSpan(ctx, "extent.Put", attribute.Int64("shingle.extent", int64(id)), attribute.Int("shingle.bytes", len(data)))
 	defer func() { endSpan(span, err) }()
 	if len(data) > record.MaxPayload {
@@ -262,7 +270,7 @@ func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte)
 	s.mu.Unlock()
 	defer s.releaseKey(key)
 
-	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeBlob, Key: key}, data, appendUser)
+	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeBlob, Key: key}, data, sum, appendUser)
 	if err != nil {
 		return index.Location{}, err
 	}
@@ -303,7 +311,8 @@ func (s *Store) Delete(ctx context.Context, holder uint64, key record.Key) (err 
 		return err
 	}
 	t := tombstoneTarget{extent: target.id, offset: loc.Offset, length: loc.Length}
-	if _, _, err := s.appendRecord(ctx, h, record.Header{Type: record.TypeTombstone, Key: key}, t.marshal(), appendUser); err != nil {
+	tomb := t.marshal()
+	if _, _, err := s.appendRecord(ctx, h, record.Header{Type: record.TypeTombstone, Key: key}, tomb, record.Checksum(tomb), appendUser); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -402,7 +411,7 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 	if fits {
 		base := s.lay.info.ZoneStart(s.lay.zone(e.slot, 0))
 		for i, p := range payloads {
-			_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSummary}, p, appendSeal)
+			_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSummary}, p, record.Checksum(p), appendSeal)
 			if err != nil {
 				return err
 			}
@@ -421,7 +430,8 @@ func (s *Store) seal(ctx context.Context, e *extent) error {
 		seal.Bytes += uint64(w.size)
 		seal.Checksum = record.ChainSums(seal.Checksum, w.off, w.headerCRC, w.payloadCRC)
 	}
-	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSeal}, seal.Marshal(), appendSeal)
+	sealed := seal.Marshal()
+	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeSeal}, sealed, record.Checksum(sealed), appendSeal)
 	if err != nil {
 		return err
 	}

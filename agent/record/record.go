@@ -137,6 +137,17 @@ func Size(n, blockSize int) int {
 // Size(len(payload), blockSize) bytes, and returns the encoded record (a
 // prefix of dst). The padding is zeroed. h.Length is set from the payload.
 func Encode(dst []byte, h Header, payload []byte, blockSize int) ([]byte, error) {
+	return EncodeWithChecksum(dst, h, payload, Checksum(payload), blockSize)
+}
+
+// EncodeWithChecksum is Encode with the payload's checksum given instead of
+// computed: sum must be Checksum(payload), which a caller that received the
+// payload with its CRC32C and checked it as the bytes arrived already has.
+// Storing the checksum that was checked on receipt, rather than one
+// computed again from the buffer, also carries it end to end: if the
+// buffer were damaged in between, every read would refuse the record
+// instead of returning damaged bytes under a matching checksum.
+func EncodeWithChecksum(dst []byte, h Header, payload []byte, sum uint32, blockSize int) ([]byte, error) {
 	if len(payload) > MaxPayload {
 		return nil, fmt.Errorf("record: payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
 	}
@@ -152,7 +163,7 @@ func Encode(dst []byte, h Header, payload []byte, blockSize int) ([]byte, error)
 	putHeader(b, h)
 	copy(b[HeaderSize:], payload)
 	end := HeaderSize + len(payload)
-	binary.LittleEndian.PutUint32(b[end:], Checksum(payload))
+	binary.LittleEndian.PutUint32(b[end:], sum)
 	clear(b[end+TrailerSize:])
 	return b, nil
 }
@@ -205,6 +216,13 @@ func DecodeHeader(b []byte) (Header, error) {
 		return Header{}, ErrLength
 	}
 	return h, nil
+}
+
+// PayloadChecksum is the payload checksum stored in the record at the start
+// of b, whose header is h: the CRC32C of the payload that Decode checked.
+// b must hold the whole record.
+func PayloadChecksum(b []byte, h Header) uint32 {
+	return binary.LittleEndian.Uint32(b[HeaderSize+int(h.Length):])
 }
 
 // Decode decodes and verifies the record at the start of b and returns its

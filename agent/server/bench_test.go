@@ -9,6 +9,7 @@ import (
 	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +33,8 @@ import (
 // api-ratio is the API's bandwidth over theirs. Puts fill extents and seal
 // full ones in the background, through the API or the store; gets read
 // blobs put beforehand (at most 384 MiB of them, read round and round).
+// Both sides run with the processors the agent's main gives itself (Procs:
+// twice GOMAXPROCS), whatever -cpu says.
 //
 //	go test -run '^$' -bench BenchmarkAPI -benchtime 2s ./agent/server/
 //
@@ -68,6 +71,9 @@ func sizeName(n int) string {
 }
 
 func benchAPI(b *testing.B, op string, size int) {
+	// The processors the agent's main gives itself (see Procs), for the
+	// API's side and the in-process side alike.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(Procs(runtime.GOMAXPROCS(0))))
 	n := b.N
 	rec := int64(record.Size(size, 4096))
 	// Room for both phases' records, the extents they leave part full,

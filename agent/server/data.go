@@ -120,11 +120,12 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Put copies the bytes into the record it writes, so the buffer can go
-	// back to the pool once it returns.
+	// back to the pool once it returns. The record keeps the checksum just
+	// verified, so the client's CRC32C travels with the bytes to the drive.
 	if br.extent == datapath.PoolExtent {
-		err = br.drive.poolPut(r.Context(), br.key, buf)
+		err = br.drive.poolPut(r.Context(), br.key, buf, got)
 	} else {
-		_, err = br.drive.Store.Put(r.Context(), br.extent, br.key, buf)
+		_, err = br.drive.Store.PutChecked(r.Context(), br.extent, br.key, buf, got)
 	}
 	if err != nil {
 		p.fail(w, r, br.drive, "put", err)
@@ -171,7 +172,9 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, "get", err)
 		return
 	}
-	data, err := br.drive.Store.Get(r.Context(), br.key)
+	// The checksum sent is the one the drive held for the blob, which the
+	// read checked against the bytes.
+	data, sum, err := br.drive.Store.GetChecked(r.Context(), br.key)
 	if err != nil {
 		p.fail(w, r, br.drive, "get", err)
 		return
@@ -179,7 +182,7 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set(datapath.HeaderCRC32C, datapath.FormatCRC32C(data))
+	h.Set(datapath.HeaderCRC32C, datapath.FormatCRC(sum))
 	_, _ = w.Write(data)
 	p.metrics.done(br.drive.ID, "get", len(data), "")
 }

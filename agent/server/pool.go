@@ -97,15 +97,15 @@ func poolRetryable(err error) bool {
 		errors.Is(err, extent.ErrReadOnly) || errors.Is(err, extent.ErrNotFound)
 }
 
-// poolPut stores a blob in the drive's pool.
-func (d *Drive) poolPut(ctx context.Context, key record.Key, data []byte) error {
+// poolPut stores a blob, whose CRC32C is sum, in the drive's pool.
+func (d *Drive) poolPut(ctx context.Context, key record.Key, data []byte, sum uint32) error {
 	var err error
 	for range 3 {
 		var id uint64
 		if id, err = d.pool.current(d.Store); err != nil {
 			return err
 		}
-		if _, err = d.Store.Put(ctx, id, key, data); !poolRetryable(err) {
+		if _, err = d.Store.PutChecked(ctx, id, key, data, sum); !poolRetryable(err) {
 			return err
 		}
 		d.pool.retire(ctx, d.Store, id)
