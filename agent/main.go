@@ -73,7 +73,11 @@ fleetd and then sends heartbeats with its drives' free space and health.
 
 SIGTERM or SIGINT stops the agent cleanly: requests in flight, writes
 included, finish (for up to --shutdown-timeout) before the drives' stores
-close.`,
+close.
+
+The agent runs twice as many Go processors as it has CPUs, so goroutines
+blocked in drive I/O do not hold up the network; GOMAXPROCS in the
+environment sets another number.`,
 		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", EnvVars: env("CONFIG"), TakesFile: true,
