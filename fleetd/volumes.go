@@ -43,6 +43,9 @@ func volumeOptions(c *cli.Context) (volume.Options, error) {
 		return o, fmt.Errorf("--repair-rate %q: give bytes per second such as 100MiB, or 0", c.String("repair-rate"))
 	}
 	o.RepairBytesPerSecond = float64(rate)
+	if o.RepairWorkers = c.Int("repair-workers"); o.RepairWorkers < 1 {
+		return o, fmt.Errorf("--repair-workers %d: give 1 or more", o.RepairWorkers)
+	}
 	switch f := c.Float64("compact-deleted"); {
 	case f < 0 || f > 1:
 		return o, fmt.Errorf("--compact-deleted %v: give a share from 0 to 1, such as 0.2, or 0 to never compact", f)

@@ -79,6 +79,9 @@ type Options struct {
 	// RepairBytesPerSecond caps how fast one repair or encoding writes,
 	// so background work leaves the drives to clients (0: no cap).
 	RepairBytesPerSecond float64
+	// RepairWorkers is how many volumes are repaired at once (4), each
+	// at up to RepairBytesPerSecond.
+	RepairWorkers int
 	// Interval is how often the background work looks for something to
 	// do (2s).
 	Interval time.Duration
@@ -105,6 +108,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OpenVolumes == 0 {
 		o.OpenVolumes = 4
+	}
+	if o.RepairWorkers <= 0 {
+		o.RepairWorkers = 4
 	}
 	if o.MaxAge == 0 {
 		o.MaxAge = time.Hour

@@ -7,6 +7,7 @@ import (
 	"github.com/shingle-storage/shingle/internal/pace"
 	"slices"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,39 +114,64 @@ func (m *Manager) findRepairs() []Task {
 }
 
 // repair marks drives their agents report failed as failed, then
-// rebuilds lost members, most urgent first.
+// rebuilds lost members, most urgent first, RepairWorkers volumes at a
+// time: a dead drive's members belong to many volumes, and rebuilding
+// them one after another would leave the fleet's other drives idle while
+// the volumes wait at a reduced margin.
 func (m *Manager) repair(ctx context.Context) {
 	m.failDeadDrives(ctx)
 	tasks := m.findRepairs()
 	m.mu.Lock()
 	m.status.queued = tasks
 	m.mu.Unlock()
-	for len(tasks) > 0 && ctx.Err() == nil {
-		t := tasks[0]
-		tasks = tasks[1:]
-		m.mu.Lock()
-		m.status.queued = tasks
-		if m.status.running == nil {
-			m.status.running = map[state.VolumeID]*Task{}
-		}
-		m.status.running[t.Volume] = &t
-		m.mu.Unlock()
-		err := m.repairVolume(ctx, &t)
-		m.mu.Lock()
-		delete(m.status.running, t.Volume)
-		if m.status.lastErr == nil {
-			m.status.lastErr = map[state.VolumeID]string{}
-		}
-		if err != nil {
-			m.status.failed++
-			m.status.lastErr[t.Volume] = err.Error()
-		} else {
-			delete(m.status.lastErr, t.Volume)
-		}
-		m.mu.Unlock()
-		if err != nil {
-			m.log.Warn("repair failed; will retry", "volume", t.Volume, "lost", t.LostDrives, "err", err)
-		}
+	var wg sync.WaitGroup
+	for range min(m.opts.RepairWorkers, len(tasks)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				t, ok := m.nextRepair()
+				if !ok {
+					return
+				}
+				err := m.repairVolume(ctx, t)
+				m.finishRepair(t, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// nextRepair takes the most urgent queued repair and marks it running.
+func (m *Manager) nextRepair() (*Task, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.status.queued) == 0 {
+		return nil, false
+	}
+	t := m.status.queued[0]
+	m.status.queued = m.status.queued[1:]
+	if m.status.running == nil {
+		m.status.running = map[state.VolumeID]*Task{}
+	}
+	m.status.running[t.Volume] = &t
+	return &t, true
+}
+
+// finishRepair records how a running repair ended.
+func (m *Manager) finishRepair(t *Task, err error) {
+	m.mu.Lock()
+	delete(m.status.running, t.Volume)
+	if m.status.lastErr == nil {
+		m.status.lastErr = map[state.VolumeID]string{}
+	}
+	if err != nil {
+		m.status.failed++
+		m.status.lastErr[t.Volume] = err.Error()
+	} else {
+		delete(m.status.lastErr, t.Volume)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Warn("repair failed; will retry", "volume", t.Volume, "lost", t.LostDrives, "err", err)
 	}
 }
 
