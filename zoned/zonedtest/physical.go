@@ -2,6 +2,7 @@ package zonedtest
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -74,18 +75,7 @@ func SyncedWriteRate(dir string, direct bool) (float64, error) {
 	}
 	defer os.Remove(path)
 	defer f.Close()
-	buf := zoned.AlignedBuffer(4096, 4096)
-	const n = 1000
-	start := time.Now()
-	for i := range n {
-		if _, err := f.WriteAt(buf, int64(i)*4096); err != nil {
-			return 0, err
-		}
-		if err := unix.Fdatasync(int(f.Fd())); err != nil {
-			return 0, err
-		}
-	}
-	return n / time.Since(start).Seconds(), nil
+	return syncedWrites(f, func() error { return unix.Fdatasync(int(f.Fd())) })
 }
 
 // DeviceSyncRate is SyncedWriteRate on an emulated drive instead of a plain
@@ -105,14 +95,20 @@ func DeviceSyncRate(dir string) (float64, error) {
 		return 0, err
 	}
 	defer dev.Close()
+	return syncedWrites(dev, dev.Sync)
+}
+
+// syncedWrites writes 1,000 blocks of 4 KiB one after another from offset
+// 0 of w, each followed by sync, and returns how many it did per second.
+func syncedWrites(w io.WriterAt, sync func() error) (float64, error) {
 	buf := zoned.AlignedBuffer(4096, 4096)
 	const n = 1000
 	start := time.Now()
 	for i := range n {
-		if _, err := dev.WriteAt(buf, int64(i)*4096); err != nil {
+		if _, err := w.WriteAt(buf, int64(i)*4096); err != nil {
 			return 0, err
 		}
-		if err := dev.Sync(); err != nil {
+		if err := sync(); err != nil {
 			return 0, err
 		}
 	}
