@@ -129,6 +129,46 @@ func (c *Client) locate(ctx context.Context, id uint64, refresh bool) (*fleetv1.
 	return res.GetLocation(), nil
 }
 
+// maxMoves bounds how many times one call follows a volume that moves
+// under it before it gives up and returns the last error.
+const maxMoves = 4
+
+// onVolume runs op on volume id's location, the cached one first. A
+// volume moves while it is read: an encoding deletes its replicas, a
+// repair replaces a member, a compaction deletes the old epoch's shards,
+// each right after fleetd records the new location. So a location can go
+// stale between fleetd's answer and the reads it directs, however fresh
+// it was. When op fails, onVolume asks fleetd where the volume is now and
+// runs op again if the volume moved (its generation or state changed) or
+// the failed location came from the cache. The error of a location that
+// is still current is the answer. It returns the location op last ran on.
+func (c *Client) onVolume(ctx context.Context, id uint64, op func(*fleetv1.Location) error) (*fleetv1.Location, error) {
+	loc, err := c.locate(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	fresh := false
+	for moves := 0; ; moves++ {
+		err := op(loc)
+		if err == nil || ctx.Err() != nil || moves == maxMoves {
+			return loc, err
+		}
+		now, lerr := c.locate(ctx, id, true)
+		if lerr != nil {
+			return loc, fmt.Errorf("%w (asking fleetd where volume %d is now failed too: %v)", err, id, lerr)
+		}
+		if fresh && !moved(loc, now) {
+			return loc, err
+		}
+		loc, fresh = now, true
+	}
+}
+
+// moved reports whether a volume's location changed from a to b.
+func moved(a, b *fleetv1.Location) bool {
+	return a.GetVolume().GetGeneration() != b.GetVolume().GetGeneration() || a.GetVolume().GetState() != b.GetVolume().GetState()
+}
+
 // Locate returns where volume id is, as fleetd sees it now.
 func (c *Client) Locate(ctx context.Context, id uint64) (*fleetv1.Location, error) {
 	return c.locate(ctx, id, true)

@@ -39,7 +39,12 @@ func (c *Client) Delete(ctx context.Context, l Locator) error {
 			return err
 		}
 	}
-	if err := c.exists(ctx, loc, l.Key); err != nil {
+	if _, err := c.onVolume(ctx, l.Volume, func(loc *fleetv1.Location) error {
+		if isDeleted(loc, l.Key) {
+			return fmt.Errorf("%w: key %x of volume %d is deleted already", ErrNotFound, l.Key[:8], l.Volume)
+		}
+		return c.exists(ctx, loc, l.Key)
+	}); err != nil {
 		return err
 	}
 	_, err = callFleet(ctx, c, func(f fleetv1connect.VolumeServiceClient) (*connect.Response[fleetv1.DeleteBlobsResponse], error) {

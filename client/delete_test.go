@@ -1,15 +1,18 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/shingle-storage/shingle/agent/datapath"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
 	"github.com/shingle-storage/shingle/client"
 	"github.com/shingle-storage/shingle/fleetd/erasure"
 	"github.com/shingle-storage/shingle/fleetd/state"
@@ -64,7 +67,11 @@ func TestDeletesAndCompaction(t *testing.T) {
 	}
 	f.checkGone(gone, "a partly deleted blob deleted again")
 
+	// Where each volume is while open and once encoded, for a reader
+	// that is told so too late (below).
+	replicated := f.locations(blobs)
 	f.sealAndEncode()
+	encoded := f.locations(blobs)
 	f.checkGone(gone, "encoded")
 	f.checkAll(blobs, "encoded")
 
@@ -112,6 +119,7 @@ func TestDeletesAndCompaction(t *testing.T) {
 	}
 	f.checkAll(blobs, "after the compaction")
 	f.checkGone(gone, "after the compaction")
+	f.checkFollowsMoves(blobs, target, replicated[target], encoded[target])
 
 	// The old epochs' shards are deleted from their drives.
 	owner := f.drivesOf()
@@ -182,4 +190,84 @@ func (f *fleet) volume(id uint64) *fleetv1.Volume {
 	}
 	f.t.Fatalf("volume %d is not listed", id)
 	return nil
+}
+
+// locations returns where fleetd says each volume of s is now.
+func (f *fleet) locations(s stored) map[uint64]*fleetv1.Location {
+	f.t.Helper()
+	locs := map[uint64]*fleetv1.Location{}
+	for l := range s {
+		if locs[l.Volume] != nil {
+			continue
+		}
+		loc, err := f.client.Locate(context.Background(), l.Volume)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		locs[l.Volume] = loc
+	}
+	return locs
+}
+
+// checkFollowsMoves reads the blobs of volume id with a client whose
+// first locations of it come too late: each is fleetd's answer from just
+// before the volume moved again (its replicas deleted by the encoding,
+// its epoch's shards deleted by a compaction), as a reader gets when a
+// move lands between fleetd's answer and its reads. The client must
+// follow the volume to where it is now, not report the blob lost.
+func (f *fleet) checkFollowsMoves(s stored, id uint64, stale ...*fleetv1.Location) {
+	f.t.Helper()
+	c := f.newClient()
+	sf := &staleFleet{volume: id, stale: stale}
+	client.WrapFleet(c, func(vs fleetv1connect.VolumeServiceClient) fleetv1connect.VolumeServiceClient {
+		sf.VolumeServiceClient = vs
+		return sf
+	})
+	for l, want := range s {
+		if l.Volume != id {
+			continue
+		}
+		got, err := c.Get(context.Background(), l)
+		if err != nil {
+			f.t.Fatalf("get %v through locations %d moves old: %v", l, len(stale), err)
+		}
+		if !bytes.Equal(got, want) {
+			f.t.Fatalf("get %v through locations %d moves old: %d bytes that differ from the %d put", l, len(stale), len(got), len(want))
+		}
+		break
+	}
+	if left := sf.left(); left != 0 {
+		f.t.Fatalf("the client read volume %d without asking fleetd for %d of the %d stale locations", id, left, len(stale))
+	}
+}
+
+// staleFleet answers a client's Locate calls for one volume with stale
+// locations, oldest first, then passes the calls on to fleetd.
+type staleFleet struct {
+	fleetv1connect.VolumeServiceClient
+	volume uint64
+
+	mu    sync.Mutex
+	stale []*fleetv1.Location
+}
+
+// Locate answers with the next stale location of the volume, if any is
+// left, else asks fleetd.
+func (s *staleFleet) Locate(ctx context.Context, req *connect.Request[fleetv1.LocateRequest]) (*connect.Response[fleetv1.LocateResponse], error) {
+	s.mu.Lock()
+	if req.Msg.GetVolume() == s.volume && len(s.stale) > 0 {
+		loc := s.stale[0]
+		s.stale = s.stale[1:]
+		s.mu.Unlock()
+		return connect.NewResponse(&fleetv1.LocateResponse{Location: loc}), nil
+	}
+	s.mu.Unlock()
+	return s.VolumeServiceClient.Locate(ctx, req)
+}
+
+// left returns how many stale locations were not asked for.
+func (s *staleFleet) left() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.stale)
 }

@@ -19,38 +19,29 @@ var ErrNotFound = errors.New("client: blob not found")
 // falls back to the others; for an erasure-coded volume it reads the
 // blob's bytes from the data shard that holds them, or reconstructs just
 // those bytes from other shards. If every holder fails it asks fleetd
-// where the volume is now (a repair or an encoding may have moved it)
-// and tries once more; a blob is reported not found only by a location
-// fresh from fleetd.
+// where the volume is now (an encoding, a repair or a compaction may have
+// moved it) and follows it; a blob is reported not found only by a
+// location that is still current.
 func (c *Client) Get(ctx context.Context, l Locator) ([]byte, error) {
-	var lastErr error
-	for attempt := range 2 {
-		loc, err := c.locate(ctx, l.Volume, attempt > 0)
-		if err != nil {
-			return nil, err
-		}
-		var b []byte
-		if isDeleted(loc, l.Key) {
+	var b []byte
+	_, err := c.onVolume(ctx, l.Volume, func(loc *fleetv1.Location) error {
+		var err error
+		switch {
+		case isDeleted(loc, l.Key):
 			// Deleted since the volume was sealed: the bytes are still
 			// there until the volume is encoded or compacted.
 			err = fmt.Errorf("%w: key %x of volume %d is deleted", ErrNotFound, l.Key[:8], l.Volume)
-		} else if loc.GetVolume().GetState() == "encoded" {
+		case loc.GetVolume().GetState() == "encoded":
 			b, err = c.getCoded(ctx, loc, l.Key)
-		} else {
+		default:
 			b, err = c.getReplicated(ctx, loc, l.Key)
 		}
-		if err == nil || ctx.Err() != nil {
-			return b, err
-		}
-		// Not found on a location just asked for is the answer; on a
-		// cached one, the volume may have been encoded and its replicas
-		// deleted since, so ask again.
-		if errors.Is(err, ErrNotFound) && attempt > 0 {
-			return nil, err
-		}
-		lastErr = err
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	return b, nil
 }
 
 // isDeleted reports whether loc lists key as deleted from its sealed
