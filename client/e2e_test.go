@@ -80,6 +80,10 @@ type fleetShape struct {
 	// noScrub turns the agents' scrub cadence off, so that benchmarks
 	// measure their own work and not scrubs' reading.
 	noScrub bool
+	// repairRate caps each encoding's and repair's writes, bytes per
+	// second (0: no cap); workSlice is fleetd's volume.Options.WorkSlice.
+	repairRate float64
+	workSlice  time.Duration
 }
 
 // withDefaults fills in the e2e sizes for the fields left zero.
@@ -145,7 +149,8 @@ func startFleet(t testing.TB, shape fleetShape) *fleet {
 		Bootstrap: true, Timing: raftnode.LoopbackTiming(), HeartbeatInterval: 500 * time.Millisecond,
 		HeartbeatTimeout: 2 * time.Second, RepairGrace: 3 * time.Second, Logger: fleetLog(),
 		Volumes: volume.Options{Code: shape.code, VolumeBytes: uint64(shape.volumeBytes()), Domain: placement.DomainHost, OpenVolumes: shape.openVolumes,
-			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: time.Second},
+			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: time.Second,
+			RepairBytesPerSecond: shape.repairRate, WorkSlice: shape.workSlice},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -328,6 +333,12 @@ type stored map[client.Locator][]byte
 // put stores n random blobs of up to max bytes, 8 at a time.
 func (f *fleet) put(n, maxSize int) stored {
 	f.t.Helper()
+	return f.putWith(f.client, n, maxSize)
+}
+
+// putWith is put through client c.
+func (f *fleet) putWith(c *client.Client, n, maxSize int) stored {
+	f.t.Helper()
 	out := stored{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -342,7 +353,7 @@ func (f *fleet) put(n, maxSize int) stored {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l, err := f.client.Put(context.Background(), b)
+			l, err := c.Put(context.Background(), b)
 			if err != nil {
 				errs <- err
 				return

@@ -23,9 +23,10 @@ import (
 // shards. A reader holding the old location keeps reading the old shards
 // until they go, then asks fleetd again and finds the new ones.
 
-// compactDeleted compacts, one at a time, the encoded volumes whose
-// deleted blobs reach CompactDeleted of their blobs.
-func (m *Manager) compactDeleted(ctx context.Context) {
+// compactDeleted compacts, one at a time and starting none after until,
+// the encoded volumes whose deleted blobs reach CompactDeleted of their
+// blobs.
+func (m *Manager) compactDeleted(ctx context.Context, until time.Time) {
 	if m.opts.CompactDeleted <= 0 {
 		return
 	}
@@ -39,7 +40,7 @@ func (m *Manager) compactDeleted(ctx context.Context) {
 		}
 	})
 	for _, id := range todo {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || time.Now().After(until) {
 			return
 		}
 		loc, ok := m.Locate(id)

@@ -17,8 +17,9 @@ import (
 )
 
 // encodeSealed erasure codes sealed, replicated volumes, oldest first,
-// one at a time, and removes replicas left behind by earlier encodings.
-func (m *Manager) encodeSealed(ctx context.Context) {
+// one at a time, starting none after until, and removes replicas left
+// behind by earlier encodings.
+func (m *Manager) encodeSealed(ctx context.Context, until time.Time) {
 	var todo []state.VolumeID
 	m.fleet.Read(func(st *state.State) {
 		for _, v := range st.Volumes() {
@@ -32,7 +33,7 @@ func (m *Manager) encodeSealed(ctx context.Context) {
 	m.mu.Unlock()
 	m.dropLeftovers(ctx)
 	for _, id := range todo {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || time.Now().After(until) {
 			return
 		}
 		loc, ok := m.Locate(id)

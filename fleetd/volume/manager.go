@@ -85,6 +85,10 @@ type Options struct {
 	// Interval is how often the background work looks for something to
 	// do (2s).
 	Interval time.Duration
+	// WorkSlice is how long encoding, and then compaction, may go on
+	// starting volumes before they hand the background work back to
+	// sealing and repair (30s); see Run.
+	WorkSlice time.Duration
 	// Seed varies the copysets between clusters.
 	Seed uint64
 	// CrossCheck is how often the leader compares what the state places
@@ -123,6 +127,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Interval == 0 {
 		o.Interval = 2 * time.Second
+	}
+	if o.WorkSlice <= 0 {
+		o.WorkSlice = 30 * time.Second
 	}
 	if o.CrossCheck == 0 {
 		o.CrossCheck = 10 * time.Minute

@@ -8,10 +8,18 @@ import (
 )
 
 // Run does the background work of volumes until ctx ends: it seals open
-// volumes that are old or have a member that cannot take writes, encodes
-// sealed volumes, repairs volumes that lost members, and compacts coded
-// volumes with many deleted blobs. The server runs
-// it while it is leader.
+// volumes that are old or have a member that cannot take writes, repairs
+// volumes that lost members, encodes sealed volumes, and compacts coded
+// volumes with many deleted blobs. The server runs it while it is leader.
+//
+// The work runs in one loop, so that no two kinds of it act on a volume
+// at once, in order of urgency: sealing (writers wait on it) and repair
+// (data waits on it at a reduced margin) come first and run to the end.
+// Encoding and compaction can have a long backlog (a fleet that ingests
+// faster than one leader encodes has one for good), so each stops
+// starting volumes after WorkSlice and leaves the rest to the next turn
+// of the loop: a drive that dies while hundreds of volumes wait to be
+// encoded is repaired after the volume being encoded, not after them all.
 func (m *Manager) Run(ctx context.Context) {
 	m.log.Info("volume manager running", "replicas", m.opts.Replicas, "code", m.opts.Code.String(),
 		"volume_bytes", m.opts.VolumeBytes, "domain", m.opts.Domain)
@@ -24,9 +32,10 @@ func (m *Manager) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		m.sealStale(ctx)
-		m.encodeSealed(ctx)
 		m.repair(ctx)
-		m.compactDeleted(ctx)
+		m.encodeSealed(ctx, time.Now().Add(m.opts.WorkSlice))
+		m.repair(ctx)
+		m.compactDeleted(ctx, time.Now().Add(m.opts.WorkSlice))
 		if time.Since(m.lastCheck) >= m.opts.CrossCheck {
 			m.crossCheck(ctx)
 			m.lastCheck = time.Now()
