@@ -150,6 +150,13 @@ const (
 // zone (in the extent) and device offset. On a device error the extent
 // goes read-only. It takes and releases s.mu.
 func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, payload []byte, sum uint32, kind appendKind) (int, int64, error) {
+	return s.appendRecordIn(ctx, e, h, payload, nil, sum, kind)
+}
+
+// appendRecordIn is appendRecord with the buffer the record is encoded in,
+// which holds the payload at record.HeaderSize already (a Blob's), or nil
+// for one from the pool.
+func (s *Store) appendRecordIn(ctx context.Context, e *extent, h record.Header, payload, buf []byte, sum uint32, kind appendKind) (int, int64, error) {
 	bs := s.lay.info.LogicalBlockSize
 	size := record.Size(len(payload), bs)
 	s.mu.Lock()
@@ -183,9 +190,12 @@ func (s *Store) appendRecord(ctx context.Context, e *extent, h record.Header, pa
 	s.mu.Unlock()
 	s.finishDrained(e, left)
 
-	buf := s.bufs.get(size)
-	defer s.bufs.put(buf)
-	if _, err := record.EncodeWithChecksum(buf, h, payload, sum, bs); err != nil {
+	if buf == nil {
+		buf = s.bufs.get(size)
+		defer s.bufs.put(buf)
+	}
+	buf, err = record.EncodeWithChecksum(buf, h, payload, sum, bs)
+	if err != nil {
 		s.mu.Lock()
 		e.inflight[k]--
 		s.mu.Unlock()
@@ -243,7 +253,13 @@ func (s *Store) Put(ctx context.Context, id uint64, key record.Key, data []byte)
 // checked it against the bytes it received: sum is stored as the record's
 // checksum without being computed again (see record.EncodeWithChecksum).
 // A sum that does not match data makes the blob fail every read.
-func (s *Store) PutChecked(ctx context.Context, id uint64, key record.Key, data []byte, sum uint32) (loc index.Location, err error) {
+func (s *Store) PutChecked(ctx context.Context, id uint64, key record.Key, data []byte, sum uint32) (index.Location, error) {
+	return s.put(ctx, id, key, data, nil, sum)
+}
+
+// put is PutChecked with the buffer the record is encoded in (see
+// appendRecordIn), or nil.
+func (s *Store) put(ctx context.Context, id uint64, key record.Key, data, buf []byte, sum uint32) (loc index.Location, err error) {
 	ctx, span := startSpan(ctx, "extent.Put", attribute.Int64("shingle.extent", int64(id)), attribute.Int("shingle.bytes", len(data)))
 	defer func() { endSpan(span, err) }()
 	if len(data) > record.MaxPayload {
@@ -270,7 +286,7 @@ func (s *Store) PutChecked(ctx context.Context, id uint64, key record.Key, data 
 	s.mu.Unlock()
 	defer s.releaseKey(key)
 
-	_, off, err := s.appendRecord(ctx, e, record.Header{Type: record.TypeBlob, Key: key}, data, sum, appendUser)
+	_, off, err := s.appendRecordIn(ctx, e, record.Header{Type: record.TypeBlob, Key: key}, data, buf, sum, appendUser)
 	if err != nil {
 		return index.Location{}, err
 	}

@@ -147,6 +147,11 @@ func Encode(dst []byte, h Header, payload []byte, blockSize int) ([]byte, error)
 // computed again from the buffer, also carries it end to end: if the
 // buffer were damaged in between, every read would refuse the record
 // instead of returning damaged bytes under a matching checksum.
+//
+// The payload may already sit where the record keeps it, at
+// dst[HeaderSize:]: a caller that reads a blob from the network straight
+// into a record-sized buffer saves copying it again. Then only the header,
+// the trailer and the padding are written.
 func EncodeWithChecksum(dst []byte, h Header, payload []byte, sum uint32, blockSize int) ([]byte, error) {
 	if len(payload) > MaxPayload {
 		return nil, fmt.Errorf("record: payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
@@ -161,7 +166,9 @@ func EncodeWithChecksum(dst []byte, h Header, payload []byte, sum uint32, blockS
 	b := dst[:size]
 	h.Length = uint32(len(payload))
 	putHeader(b, h)
-	copy(b[HeaderSize:], payload)
+	if len(payload) > 0 && &payload[0] != &b[HeaderSize] {
+		copy(b[HeaderSize:], payload)
+	}
 	end := HeaderSize + len(payload)
 	binary.LittleEndian.PutUint32(b[end:], sum)
 	clear(b[end+TrailerSize:])

@@ -39,6 +39,29 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestEncodeInPlace encodes a record around a payload that already sits
+// at dst[HeaderSize:]: the bytes are the same as encoding from a copy.
+func TestEncodeInPlace(t *testing.T) {
+	const bs = 4096
+	for _, n := range []int{1, bs - HeaderSize - TrailerSize, 3*bs + 17} {
+		payload := bytes.Repeat([]byte{0x5C, 0x3A}, n)[:n]
+		h := Header{Type: TypeBlob, Extent: 9, Seq: 2, Key: Key{7}}
+		want, err := Encode(make([]byte, Size(n, bs)), h, payload, bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := bytes.Repeat([]byte{0xEE}, Size(n, bs)+bs)
+		copy(buf[HeaderSize:], payload)
+		got, err := EncodeWithChecksum(buf, h, buf[HeaderSize:HeaderSize+n], Checksum(payload), bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("n %d: the record encoded in place differs from the one encoded from a copy", n)
+		}
+	}
+}
+
 func TestDecodeDetectsDamage(t *testing.T) {
 	payload := []byte("the quick brown fox")
 	enc, err := Encode(make([]byte, 4096), Header{Type: TypeBlob, Extent: 1, Key: Key{9}}, payload, 4096)

@@ -107,8 +107,17 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, br.drive, "put", fmt.Errorf("%w: %d bytes, the limit is %d", extent.ErrTooLarge, r.ContentLength, record.MaxPayload))
 		return
 	}
-	buf, got, err := readBody(r.Body, r.ContentLength)
-	defer bufs.put(buf)
+	// The body goes straight into the buffer the record is written from.
+	size := int(r.ContentLength)
+	if r.ContentLength < 0 {
+		size = record.MaxPayload + 1 // one byte more tells an oversized body
+	}
+	blob := br.drive.Store.NewBlob(size)
+	defer blob.Release()
+	n, got, err := readBody(r.Body, r.ContentLength, blob.Bytes())
+	if err == nil {
+		err = blob.SetLen(n)
+	}
 	if err != nil {
 		p.fail(w, r, br.drive, "put", err)
 		return
@@ -119,50 +128,46 @@ func (p *dataPath) put(w http.ResponseWriter, r *http.Request) {
 				datapath.FormatCRC(got), datapath.HeaderCRC32C, datapath.FormatCRC(want))))
 		return
 	}
-	// Put copies the bytes into the record it writes, so the buffer can go
-	// back to the pool once it returns. The record keeps the checksum just
-	// verified, so the client's CRC32C travels with the bytes to the drive.
+	// The record keeps the checksum just verified, so the client's CRC32C
+	// travels with the bytes to the drive.
 	if br.extent == datapath.PoolExtent {
-		err = br.drive.poolPut(r.Context(), br.key, buf, got)
+		err = br.drive.poolPut(r.Context(), br.key, blob, got)
 	} else {
-		_, err = br.drive.Store.PutChecked(r.Context(), br.extent, br.key, buf, got)
+		_, err = br.drive.Store.PutBlob(r.Context(), br.extent, br.key, blob, got)
 	}
 	if err != nil {
 		p.fail(w, r, br.drive, "put", err)
 		return
 	}
-	p.metrics.done(br.drive.ID, "put", len(buf), "")
+	p.metrics.done(br.drive.ID, "put", n, "")
 	w.WriteHeader(http.StatusCreated)
 }
 
 // readBody reads a blob's body of length bytes (-1: unknown, up to the end
-// of the body) into a pooled buffer, computing its CRC32C as the bytes
-// arrive. A body over record.MaxPayload is refused with extent.ErrTooLarge.
-func readBody(body io.Reader, length int64) ([]byte, uint32, error) {
-	size := int(length)
-	if length < 0 {
-		size = record.MaxPayload + 1 // one byte more tells an oversized body
-	}
-	buf := bufs.get(size)
+// of the body) into buf, which has room for length bytes, or for one more
+// than record.MaxPayload when the length is unknown, computing its CRC32C
+// as the bytes arrive. It returns how many bytes it read. A body over
+// record.MaxPayload is refused with extent.ErrTooLarge.
+func readBody(body io.Reader, length int64, buf []byte) (int, uint32, error) {
 	n, crc := 0, uint32(0)
 	for n < len(buf) {
 		m, err := body.Read(buf[n:])
 		crc = crc32.Update(crc, datapath.Castagnoli, buf[n:n+m])
 		n += m
 		if errors.Is(err, io.EOF) {
-			if length >= 0 && n < size {
-				return buf[:n], crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: it ended after %d of its %d bytes", n, size))
+			if length >= 0 && n < len(buf) {
+				return n, crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: it ended after %d of its %d bytes", n, len(buf)))
 			}
 			break
 		}
 		if err != nil {
-			return buf[:n], crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: %w", err))
+			return n, crc, connect.NewError(connect.CodeCanceled, fmt.Errorf("reading the body: %w", err))
 		}
 	}
 	if n > record.MaxPayload {
-		return buf[:n], crc, fmt.Errorf("%w: the body is over the %d-byte limit", extent.ErrTooLarge, record.MaxPayload)
+		return n, crc, fmt.Errorf("%w: the body is over the %d-byte limit", extent.ErrTooLarge, record.MaxPayload)
 	}
-	return buf[:n], crc, nil
+	return n, crc, nil
 }
 
 // get answers with the blob's bytes and their CRC32C.

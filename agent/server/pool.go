@@ -98,14 +98,14 @@ func poolRetryable(err error) bool {
 }
 
 // poolPut stores a blob, whose CRC32C is sum, in the drive's pool.
-func (d *Drive) poolPut(ctx context.Context, key record.Key, data []byte, sum uint32) error {
+func (d *Drive) poolPut(ctx context.Context, key record.Key, blob *extent.Blob, sum uint32) error {
 	var err error
 	for range 3 {
 		var id uint64
 		if id, err = d.pool.current(d.Store); err != nil {
 			return err
 		}
-		if _, err = d.Store.PutChecked(ctx, id, key, data, sum); !poolRetryable(err) {
+		if _, err = d.Store.PutBlob(ctx, id, key, blob, sum); !poolRetryable(err) {
 			return err
 		}
 		d.pool.retire(ctx, d.Store, id)
