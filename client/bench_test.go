@@ -381,7 +381,7 @@ func (f *storeFiller) wait() { f.seals.Wait() }
 // times until fleetd lists all four encoded (polled every 20 ms).
 // fleetd encodes one volume at a time: it reads the live blobs of one
 // replica, builds and encodes the image, writes the shards (chunks of 256
-// KiB, all shards at once), reads every shard back, decodes the image
+// KiB, all shards at once), reads every chunk back, decodes every stripe
 // from k shards and checks every blob, records the encoding and deletes
 // the replicas. The time includes the wait for fleetd's next round of
 // background work (every 300 ms here) after the seal.

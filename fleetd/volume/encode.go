@@ -93,9 +93,10 @@ func (m *Manager) dropLeftovers(ctx context.Context) {
 // their agents, reads every live blob from one sealed replica (leaving out
 // those the volume's deleted list names), builds and
 // encodes the volume image, places the shards, writes them (chunks and
-// header) and seals them, then reads every shard back and checks its
-// checksum, reconstructs the image from only k shards with the first data
-// shards left out, and checks every blob against the index. Only then is
+// header) and seals them, then reads every chunk back and compares it with
+// what was encoded, decodes every stripe from only k shards with the first
+// data shards left out, and checks every blob against the index (see
+// verifyEncoded). Only then is
 // the encoding recorded (a compare-and-swap on the generation), and only
 // after that are the replicas deleted. It returns the image's size.
 func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
@@ -251,51 +252,51 @@ func (m *Manager) abandon(ctx context.Context, coded state.Volume, shardLoc Loca
 	}
 }
 
-// verifyEncoded reads every shard back and checks it against the header,
-// then rebuilds the image from k shards, leaving out the first data
-// shards (as many as the code tolerates losing), and checks that every
-// blob of the index is in it with the right checksum.
+// verifyEncoded checks the shards just written before anything names
+// them: every shard's stored header carries its checksum, every chunk of
+// every shard reads back exactly as encoded, and every stripe (one chunk
+// of each shard) decodes from k shards with the first data shards left
+// out (as many as the code tolerates losing) to the chunks encoded. Then
+// the index and every blob are checked on the image, every byte of which
+// has been read back by then.
+//
+// It works a few stripes at a time, so it needs a few MiB besides the
+// image it checks against, not another copy of every shard: the leader
+// encodes and compacts volumes of a GiB or more.
 func (m *Manager) verifyEncoded(ctx context.Context, shardLoc Location, codec *erasure.Codec, enc *erasure.Encoded) error {
 	h := enc.Header
-	shards := make([][]byte, len(shardLoc.Holders))
-	errs := make([]error, len(shards))
+	epoch := shardLoc.Volume.Epoch
+	holders := shardLoc.Holders
+	errs := make([]error, len(holders))
 	var wg sync.WaitGroup
-	for i, ho := range shardLoc.Holders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b, err := m.readShard(ctx, ho, h.Volume, shardLoc.Volume.Epoch, i, h.ShardLen, h.ChunkSize)
-			if err == nil {
-				err = h.CheckShard(i, b)
+	for i, ho := range holders {
+		wg.Go(func() {
+			if err := h.CheckShard(i, enc.Shards[i]); err != nil {
+				errs[i] = err
+				return
 			}
-			if err == nil {
-				if got, herr := m.readHeader(ctx, ho, h.Volume, shardLoc.Volume.Epoch, i); herr != nil || got.ShardCRCs[i] != h.ShardCRCs[i] {
-					err = fmt.Errorf("shard %d's stored header does not read back: %v", i, herr)
-				}
+			if got, err := m.readHeader(ctx, ho, h.Volume, epoch, i); err != nil || got.ShardCRCs[i] != h.ShardCRCs[i] {
+				errs[i] = fmt.Errorf("shard %d's stored header does not read back: %v", i, err)
 			}
-			shards[i], errs[i] = b, err
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	drop := min(codec.Tolerance(), h.Scheme.Data)
-	for i := range drop {
-		shards[i] = nil
+	err := verifyStripes(ctx, codec, enc, func(ctx context.Context, i int, c int64) ([]byte, error) {
+		ho := holders[i]
+		b, err := m.agents.Data.Get(ctx, ho.Address, ho.Drive, ho.Extent, erasure.ChunkKey(h.Volume, epoch, i, c))
+		if err != nil {
+			return nil, fmt.Errorf("shard %d chunk %d from drive %s: %w", i, c, ho.Drive, err)
+		}
+		return b, nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := codec.Reconstruct(shards); err != nil {
-		return fmt.Errorf("decode check: %w", err)
-	}
-	image := make([]byte, 0, h.ShardLen*int64(h.Scheme.Data))
-	for i := range h.Scheme.Data {
-		image = append(image, shards[i]...)
-	}
-	image = image[:h.ImageLen]
-	if !bytes.Equal(image, enc.Image[:h.ImageLen]) {
-		return errors.New("decode check: the image rebuilt from parity differs from the one encoded")
-	}
-	entries, err := erasure.DecodeIndexPage(image[h.IndexOffset:h.ImageLen])
+	image := enc.Image[:h.ImageLen]
+	entries, err := erasure.DecodeIndexPage(image[h.IndexOffset:])
 	if err != nil {
 		return fmt.Errorf("decode check: the index: %w", err)
 	}
@@ -308,6 +309,48 @@ func (m *Manager) verifyEncoded(ctx context.Context, shardLoc Location, codec *e
 		}
 	}
 	return nil
+}
+
+// verifyStripes reads every stripe of enc's shards (chunk c of each, from
+// read) a few at a time and checks that each chunk reads back exactly as
+// encoded and that the stripe decodes from k shards, the first data shards
+// left out (as many as the code tolerates losing), to the chunks encoded.
+func verifyStripes(ctx context.Context, codec *erasure.Codec, enc *erasure.Encoded, read func(ctx context.Context, i int, c int64) ([]byte, error)) error {
+	h := enc.Header
+	width := len(enc.Shards)
+	drop := min(codec.Tolerance(), h.Scheme.Data)
+	stripes := (h.ShardLen + h.ChunkSize - 1) / h.ChunkSize
+	return forEachChunk(ctx, stripes, chunkWorkers, func(ctx context.Context, c int64) error {
+		lo, hi := c*h.ChunkSize, min((c+1)*h.ChunkSize, h.ShardLen)
+		stripe := make([][]byte, width)
+		errs := make([]error, width)
+		var wg sync.WaitGroup
+		for i := range width {
+			wg.Go(func() {
+				b, err := read(ctx, i, c)
+				if err == nil && !bytes.Equal(b, enc.Shards[i][lo:hi]) {
+					err = fmt.Errorf("shard %d chunk %d does not read back as it was written", i, c)
+				}
+				stripe[i], errs[i] = b, err
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		for i := range drop {
+			stripe[i] = nil
+		}
+		if err := codec.Reconstruct(stripe); err != nil {
+			return fmt.Errorf("decode check, chunk %d: %w", c, err)
+		}
+		for i := range drop {
+			if !bytes.Equal(stripe[i], enc.Shards[i][lo:hi]) {
+				return fmt.Errorf("decode check: chunk %d of shard %d rebuilt from the other shards differs from the one encoded", c, i)
+			}
+		}
+		return nil
+	})
 }
 
 // erasureScheme converts a state scheme to the codec's.
