@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,17 +11,18 @@ import (
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
+	"github.com/shingle-storage/shingle/internal/loopport"
 )
 
-// freeAddr returns a loopback host:port nothing listens on now.
+// freeAddr returns a loopback host:port nothing listens on now, one a
+// restarted server can bind again (see package loopport).
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // startFleetd starts a one-server fleetd cluster and returns its API

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,6 +33,7 @@ import (
 	fleetserver "github.com/shingle-storage/shingle/fleetd/server"
 	"github.com/shingle-storage/shingle/fleetd/state"
 	"github.com/shingle-storage/shingle/fleetd/volume"
+	"github.com/shingle-storage/shingle/internal/loopport"
 	"github.com/shingle-storage/shingle/zoned"
 )
 
@@ -513,15 +513,9 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-// freeAddr returns a loopback address with a free port.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
+// freeAddr returns a loopback address with a free port, one a restarted
+// agent can bind again (see package loopport).
+func freeAddr() (string, error) { return loopport.Addr() }
 
 // TestDurabilityLRC runs a fleet of 18 hosts with LRC(12,2,2): after the
 // volumes are encoded, one drive dies, every blob reads back while its

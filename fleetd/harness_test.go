@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
 	"github.com/shingle-storage/shingle/api/fleet/v1/fleetv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
+	"github.com/shingle-storage/shingle/internal/loopport"
 )
 
 // The tests in this package run real fleetd processes, built from this
@@ -52,15 +52,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// freePort returns a loopback address nothing listens on right now.
+// freePort returns a loopback address nothing listens on right now, one
+// a restarted server can bind again (see package loopport).
 func freePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // fleet is a set of fleetd processes with their certificates.

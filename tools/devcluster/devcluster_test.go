@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -25,33 +24,23 @@ import (
 	agentv1 "github.com/shingle-storage/shingle/api/agent/v1"
 	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
+	"github.com/shingle-storage/shingle/internal/loopport"
 )
 
 // freeBase finds a base port whose API and Raft ports, and the first
-// agents agent ports, are all free.
+// agents agent ports, are all free, below the ephemeral range (see
+// package loopport): a cluster brought back binds them again.
 func freeBase(t *testing.T, agents int) int {
 	t.Helper()
-	for range 50 {
-		base := 20000 + rand.IntN(30000)
-		ok := true
-		ports := []int{base + 1, base + 2, base + 3, base + 101, base + 102, base + 103}
-		for i := 1; i <= agents; i++ {
-			ports = append(ports, base+agentPortOffset+i)
-		}
-		for _, p := range ports {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return base
-		}
+	offsets := []int{1, 2, 3, 101, 102, 103}
+	for i := 1; i <= agents; i++ {
+		offsets = append(offsets, agentPortOffset+i)
 	}
-	t.Fatal("no free port range")
-	return 0
+	base, err := loopport.Range(offsets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base
 }
 
 // devcluster is one run of the devcluster binary.
