@@ -111,22 +111,30 @@ func callFleet[Res any](ctx context.Context, c *Client, call func(fleetv1connect
 // locate returns where volume id is: from the cache unless refresh is
 // set, else from fleetd.
 func (c *Client) locate(ctx context.Context, id uint64, refresh bool) (*fleetv1.Location, error) {
+	l, err := c.locateEntry(ctx, id, refresh)
+	return l.loc, err
+}
+
+// locateEntry is locate returning the cache entry: the location and when
+// it was fetched.
+func (c *Client) locateEntry(ctx context.Context, id uint64, refresh bool) (located, error) {
 	c.mu.Lock()
 	l, ok := c.located[id]
 	c.mu.Unlock()
 	if ok && !refresh && time.Since(l.at) < LocationTTL {
-		return l.loc, nil
+		return l, nil
 	}
 	res, err := callFleet(ctx, c, func(f fleetv1connect.VolumeServiceClient) (*connect.Response[fleetv1.LocateResponse], error) {
 		return f.Locate(ctx, connect.NewRequest(&fleetv1.LocateRequest{Volume: id}))
 	})
 	if err != nil {
-		return nil, err
+		return located{}, err
 	}
+	l = located{loc: res.GetLocation(), at: time.Now()}
 	c.mu.Lock()
-	c.located[id] = located{loc: res.GetLocation(), at: time.Now()}
+	c.located[id] = l
 	c.mu.Unlock()
-	return res.GetLocation(), nil
+	return l, nil
 }
 
 // maxMoves bounds how many times one call follows a volume that moves
@@ -140,14 +148,16 @@ const maxMoves = 4
 // stale between fleetd's answer and the reads it directs, however fresh
 // it was. When op fails, onVolume asks fleetd where the volume is now and
 // runs op again if the volume moved (its generation or state changed) or
-// the failed location came from the cache. The error of a location that
-// is still current is the answer. It returns the location op last ran on.
+// the failed location was fetched before this call. The error of a
+// location that is still current is the answer. It returns the location
+// op last ran on.
 func (c *Client) onVolume(ctx context.Context, id uint64, op func(*fleetv1.Location) error) (*fleetv1.Location, error) {
-	loc, err := c.locate(ctx, id, false)
+	start := time.Now()
+	l, err := c.locateEntry(ctx, id, false)
 	if err != nil {
 		return nil, err
 	}
-	fresh := false
+	loc, fresh := l.loc, !l.at.Before(start)
 	for moves := 0; ; moves++ {
 		err := op(loc)
 		if err == nil || ctx.Err() != nil || moves == maxMoves {
