@@ -8,7 +8,11 @@
 // volume, so a get asks fleetd where the volume is (cached too) and reads
 // from any healthy holder, checking the CRC32C, falling back to another
 // holder — and, for an erasure-coded volume, to reconstructing just the
-// bytes it needs from other shards.
+// bytes it needs from other shards. A volume moves while clients read it
+// (encoded, repaired, compacted), and its old members are deleted as soon
+// as fleetd records the move; a read that fails asks fleetd again and
+// follows the volume while it keeps moving, so only a location still
+// current says a blob is not found.
 //
 // Files larger than a blob (4 MiB) are split by PutFile into blobs plus
 // a manifest blob that lists them; GetFile reads them back in order.
