@@ -87,11 +87,21 @@ func New(cfg Config) (*Client, error) {
 // Close drops idle connections.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
 
+// Errors callFleet returns when no fleetd server gave an answer, wrapped
+// with each server's error.
+var (
+	// ErrFleetUnreachable: no fleetd server could be reached.
+	ErrFleetUnreachable = errors.New("client: no fleetd server answered")
+	// ErrNoLeader: a server answered, but no leader could.
+	ErrNoLeader = errors.New("client: fleetd has no leader")
+)
+
 // callFleet sends a call to each fleetd server in turn until one
 // answers (an answer may be an error). A server that cannot be reached,
 // or that knows no leader, is skipped.
 func callFleet[Res any](ctx context.Context, c *Client, call func(fleetv1connect.VolumeServiceClient) (*connect.Response[Res], error)) (*Res, error) {
 	var errs []error
+	why := ErrFleetUnreachable
 	for i, f := range c.fleet {
 		res, err := call(f)
 		if err == nil {
@@ -103,9 +113,12 @@ func callFleet[Res any](ctx context.Context, c *Client, call func(fleetv1connect
 		if ctx.Err() != nil || (code != connect.CodeUnavailable && !noLeader) {
 			return nil, err
 		}
+		if noLeader {
+			why = ErrNoLeader
+		}
 		errs = append(errs, fmt.Errorf("%s: %w", c.cfg.Fleet[i], err))
 	}
-	return nil, fmt.Errorf("client: no fleetd server answered: %w", errors.Join(errs...))
+	return nil, fmt.Errorf("%w: %w", why, errors.Join(errs...))
 }
 
 // locate returns where volume id is: from the cache unless refresh is

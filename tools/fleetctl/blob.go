@@ -27,7 +27,7 @@ Progress goes to stderr when it is a terminal, or always with --progress.`,
 		},
 		{
 			Name: "get", Usage: "read what a locator names to a file (or stdout)", ArgsUsage: "LOCATOR",
-			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"O"}, Usage: "write to this file instead of stdout"},
+			Flags: []cli.Flag{&cli.StringFlag{Name: "out", Aliases: []string{"O"}, Usage: "write to this file instead of stdout; it is replaced only once the whole blob has arrived"},
 				&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"}},
 			Action: blobGet,
 		},
@@ -148,7 +148,7 @@ func blobPut(c *cli.Context) error {
 	var done int64
 	l, err := cl.PutFile(c.Context, in, func(n int64) { done = n; bar.show(n, total, false) })
 	if err != nil {
-		return err
+		return blobError(err)
 	}
 	bar.show(done, total, true)
 	if p.json {
@@ -182,9 +182,9 @@ func blobGet(c *cli.Context) error {
 	}
 	defer cl.Close()
 	out := c.App.Writer
-	var fh *os.File
+	var fh *outFile
 	if name := c.String("out"); name != "" {
-		if fh, err = os.Create(name); err != nil {
+		if fh, err = createOut(name); err != nil {
 			return usageErrorf("%v", err)
 		}
 		out = fh
@@ -193,11 +193,8 @@ func blobGet(c *cli.Context) error {
 	var done, total int64
 	err = cl.GetFile(c.Context, l, out, func(d, t int64) { done, total = d, t; bar.show(d, t, false) })
 	if fh != nil {
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			_ = os.Remove(fh.Name())
+		if ferr := fh.finish(err == nil); err == nil {
+			err = ferr
 		}
 	}
 	if err != nil {
@@ -263,8 +260,14 @@ func blobStat(c *cli.Context) error {
 // blobError gives client errors their exit codes: a missing blob is
 // exitNotFound.
 func blobError(err error) error {
-	if errors.Is(err, client.ErrNotFound) {
+	switch {
+	case errors.Is(err, client.ErrNotFound):
 		return &exitError{code: exitNotFound, msg: err.Error()}
+	case errors.Is(err, client.ErrNoLeader):
+		return &exitError{code: exitNoLeader, msg: "no leader: " + oneLine(err.Error())}
+	case errors.Is(err, client.ErrFleetUnreachable):
+		return &exitError{code: exitUnreachable, msg: fmt.Sprintf("cannot reach the fleet (%s); check --addr or SHINGLE_FLEET_ADDR, and that fleetd is running",
+			oneLine(rootCause(err)))}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timed out: %w", err)

@@ -163,13 +163,23 @@ func isUnreachable(err error) bool {
 }
 
 // rootCause returns the innermost error's message, which for network
-// failures is the useful part ("connection refused").
+// failures is the useful part ("connection refused"). Of several wrapped
+// errors it follows the last: the last address or attempt tried, or the
+// cause the client names after its own reason.
 func rootCause(err error) string {
 	if err == nil {
 		return "no address given"
 	}
 	for {
-		next := errors.Unwrap(err)
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			if errs := u.Unwrap(); len(errs) > 0 {
+				next = errs[len(errs)-1]
+			}
+		}
 		if next == nil {
 			return err.Error()
 		}

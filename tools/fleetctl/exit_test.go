@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/client"
 	"github.com/shingle-storage/shingle/fleetd/pki"
 )
 
@@ -35,6 +36,11 @@ func TestClassifyMapsErrorsToExitCodes(t *testing.T) {
 		{"expired token is a refusal, not auth", expired, exitFailed, "token expired"},
 		{"conflict", connect.NewError(connect.CodeFailedPrecondition, errors.New("cannot move\nfrom retired")), exitFailed, "cannot move from retired"},
 		{"plain", errors.New("open x: no such file"), exitFailed, "open x: no such file"},
+		{"blob command, fleet unreachable", blobError(fmt.Errorf("client: no volume to write to: %w",
+			fmt.Errorf("%w: %w", client.ErrFleetUnreachable, errors.Join(fmt.Errorf("a:1: %w", connect.NewError(connect.CodeUnavailable, dial)))))),
+			exitUnreachable, "cannot reach the fleet (connection refused)"},
+		{"blob command, no leader", blobError(fmt.Errorf("%w: %w", client.ErrNoLeader, errors.Join(noLeader))), exitNoLeader, "no leader"},
+		{"blob command, not found", blobError(fmt.Errorf("%w: key 00 of volume 1", client.ErrNotFound)), exitNotFound, "not found"},
 	} {
 		code, msg := classify(tc.err)
 		if code != tc.code || !strings.Contains(msg, tc.msg) || strings.Contains(msg, "\n") {
