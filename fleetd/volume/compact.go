@@ -134,6 +134,9 @@ func (m *Manager) Compact(ctx context.Context, loc Location) (uint64, error) {
 		})
 	}
 	wg.Wait()
+	if next.MemberBytes >= vol.MemberBytes {
+		return 0, nil // shards are whole chunks: the image shrank less than one
+	}
 	return (vol.MemberBytes - next.MemberBytes) * uint64(len(loc.Holders)), nil
 }
 
