@@ -3,21 +3,26 @@ package client_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
 	fleetv1 "github.com/shingle-storage/shingle/api/fleet/v1"
+	"github.com/shingle-storage/shingle/fleetd/erasure"
 	"github.com/shingle-storage/shingle/fleetd/state"
 )
 
-// TestRepairDoesNotWaitForTheEncodingBacklog fails a drive while sealed
+// TestRepairDoesNotWaitForTheEncodingBacklog loses a shard while sealed
 // volumes wait to be encoded, each encoding slowed to take seconds, and
-// checks that the repair starts while volumes with nothing on the dead
-// drive are still waiting: the leader hands its loop back to repair
-// between encodings (volume.Options.WorkSlice) instead of encoding the
-// whole backlog first. Every blob reads back once all is done.
+// checks that the repair starts while volumes are still waiting: the
+// leader hands its loop back to repair between encodings
+// (volume.Options.WorkSlice) instead of encoding the whole backlog first.
+// The shard is lost by deleting its header behind fleetd's back, which
+// the cross-check finds, rather than by failing a drive: every drive stays
+// fit for the waiting volumes' shards, so none of their encodings fails
+// and leaves it waiting for that reason. Every blob reads back once all
+// is done.
 func TestRepairDoesNotWaitForTheEncodingBacklog(t *testing.T) {
 	const volumes = 5
 	f := startFleet(t, fleetShape{hosts: 10, code: state.RS(6, 3), openVolumes: volumes,
@@ -54,21 +59,22 @@ func TestRepairDoesNotWaitForTheEncodingBacklog(t *testing.T) {
 		seal(id)
 	}
 
-	// Once the first is encoded, fail a drive holding one of its shards.
-	var victim, victimDrive string
+	// Once the first is encoded, delete its shard 0's header.
 	f.eventually("the first volume encoded", 60*time.Second, func() error {
 		if v := f.volume(first); v.GetState() != "encoded" {
 			return fmt.Errorf("volume %d is %s", first, v.GetState())
 		}
-		victimDrive = f.volume(first).GetPlacement()[0]
-		victim = f.drivesOf()[victimDrive]
 		return nil
 	})
-	f.failDrive(victim)
+	lostDrive := f.volume(first).GetPlacement()[0]
+	dc := &datapath.Client{HTTP: f.operatorHTTP()}
+	if err := dc.Delete(ctx, f.agents[f.drivesOf()[lostDrive]].addr, lostDrive, datapath.PoolExtent, erasure.HeaderKey(first, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
 
-	// When the first repair starts, a volume with nothing on the dead
-	// drive must still be waiting: had the leader encoded the backlog
-	// first, every such volume would be encoded by then.
+	// When the first repair starts, a volume must still be waiting: had
+	// the leader encoded the backlog first, every volume would be encoded
+	// by then.
 	f.eventually("a repair under way", 120*time.Second, func() error {
 		st, err := f.vols.GetRepairStatus(ctx, connect.NewRequest(&fleetv1.GetRepairStatusRequest{}))
 		if err != nil {
@@ -81,16 +87,25 @@ func TestRepairDoesNotWaitForTheEncodingBacklog(t *testing.T) {
 	})
 	var waiting []uint64
 	for _, v := range f.volumes() {
-		if v.GetState() == "sealed" && !slices.Contains(v.GetPlacement(), victimDrive) {
+		if v.GetState() == "sealed" {
 			waiting = append(waiting, v.GetId())
 		}
 	}
 	if len(waiting) == 0 {
-		t.Fatalf("the repair of drive %s started only after every sealed volume was encoded", victimDrive)
+		t.Fatalf("the repair of volume %d started only after every sealed volume was encoded", first)
 	}
 	t.Logf("repair started with volumes %v still waiting to be encoded", waiting)
 
-	f.waitRepaired(victim)
+	f.eventually("the lost shard rebuilt", 120*time.Second, func() error {
+		st, err := f.vols.GetRepairStatus(ctx, connect.NewRequest(&fleetv1.GetRepairStatusRequest{}))
+		if err != nil {
+			return err
+		}
+		if st.Msg.GetRepaired() == 0 || len(st.Msg.GetQueued())+len(st.Msg.GetRunning()) > 0 {
+			return fmt.Errorf("%d repaired, %d queued, %d running", st.Msg.GetRepaired(), len(st.Msg.GetQueued()), len(st.Msg.GetRunning()))
+		}
+		return nil
+	})
 	f.eventually("every volume encoded", 180*time.Second, func() error {
 		for _, v := range f.volumes() {
 			if v.GetState() == "sealed" {
