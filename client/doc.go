@@ -15,5 +15,7 @@
 // current says a blob is not found.
 //
 // Files larger than a blob (4 MiB) are split by PutFile into blobs plus
-// a manifest blob that lists them; GetFile reads them back in order.
+// a manifest blob that lists them; GetFile reads them back in order and
+// checks the file's SHA-256, Stat reports the file's size and where its
+// blobs are, and a PutFile that fails deletes the blobs it stored.
 package client

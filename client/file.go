@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
+	"time"
 )
 
 // manifest is the content of a manifest blob: the blobs of a file, in
@@ -30,6 +33,9 @@ const putWorkers = 8
 // larger data is split into blobs of MaxBlob, written several at a time,
 // plus a manifest blob listing them, whose locator (marked Manifest) is
 // returned. progress, if not nil, is called with the bytes stored so far.
+// A PutFile that fails (reading r, storing a blob, or cancelled) deletes
+// the blobs it had stored before it returns; its error lists any it could
+// not.
 func (c *Client) PutFile(ctx context.Context, r io.Reader, progress func(done int64)) (Locator, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -108,14 +114,10 @@ func (c *Client) PutFile(ctx context.Context, r io.Reader, progress func(done in
 	}
 	close(pieces)
 	wg.Wait()
-	if readErr != nil {
-		return Locator{}, readErr
-	}
-	if putErr != nil {
-		return Locator{}, putErr
-	}
-	if err := ctx.Err(); err != nil {
-		return Locator{}, err
+	for _, err := range []error{readErr, putErr, ctx.Err()} {
+		if err != nil {
+			return Locator{}, c.abandon(ctx, locs, err)
+		}
 	}
 	if n <= 1 {
 		l, err := c.Put(ctx, first)
@@ -132,8 +134,71 @@ func (c *Client) PutFile(ctx context.Context, r io.Reader, progress func(done in
 		return Locator{}, fmt.Errorf("client: the file's manifest (%d blobs) is over %d bytes; store files of at most about 200 GiB", n, MaxBlob)
 	}
 	l, err := c.Put(ctx, b)
+	if err != nil {
+		return Locator{}, c.abandon(ctx, locs, fmt.Errorf("client: the file's manifest: %w", err))
+	}
 	l.Manifest = true
-	return l, err
+	return l, nil
+}
+
+// abandonTimeout bounds the time a failed PutFile spends deleting the
+// blobs it stored.
+const abandonTimeout = time.Minute
+
+// abandon deletes the blobs a PutFile that failed with err had stored
+// (locs, with "" for those it had not), so that no blob outlives a put
+// that returned no locator, and returns err, adding the locators of the
+// blobs it could not delete. It deletes even if ctx is cancelled (a put
+// interrupted by its caller), for at most abandonTimeout, and gives up at
+// once if the fleet cannot be reached.
+//
+// A blob whose put was cut short by the failure is not among locs, and
+// may have been stored without this client knowing its locator: its
+// replicas' extents keep it until their volume is encoded.
+func (c *Client) abandon(ctx context.Context, locs []string, err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	todo := make(chan string)
+	var (
+		mu   sync.Mutex
+		left []string
+		wg   sync.WaitGroup
+	)
+	for range putWorkers {
+		wg.Go(func() {
+			for s := range todo {
+				l, derr := ParseLocator(s)
+				if derr == nil && ctx.Err() == nil {
+					derr = c.Delete(ctx, l)
+				}
+				if derr == nil || errors.Is(derr, ErrNotFound) {
+					continue
+				}
+				if errors.Is(derr, ErrFleetUnreachable) || errors.Is(derr, ErrNoLeader) {
+					cancel()
+				}
+				mu.Lock()
+				left = append(left, s)
+				mu.Unlock()
+			}
+		})
+	}
+	for _, s := range locs {
+		if s != "" {
+			todo <- s
+		}
+	}
+	close(todo)
+	wg.Wait()
+	if len(left) == 0 {
+		return err
+	}
+	slices.Sort(left)
+	list := strings.Join(left[:min(len(left), 10)], " ")
+	if len(left) > 10 {
+		list += fmt.Sprintf(" and %d more", len(left)-10)
+	}
+	return fmt.Errorf("%w; %d blobs of the file were stored and could not be deleted, delete them with fleetctl rm: %s", err, len(left), list)
 }
 
 // GetFile writes to w what PutFile stored under l: one blob, or the
