@@ -3,6 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -191,6 +195,18 @@ func getBlob(t *testing.T, hc *http.Client, url string) []byte {
 	return body
 }
 
+// fleetctlPut runs a shell line that ends in fleetctl put, through the
+// env file, and returns the locator it printed.
+func fleetctlPut(t *testing.T, env, line string) string {
+	t.Helper()
+	out, code := shell(t, ". '"+env+"' && "+line)
+	l := strings.TrimSpace(out)
+	if code != 0 || strings.ContainsAny(l, " \n") || l == "" {
+		t.Fatalf("%s: exit %d\n%s", line, code, out)
+	}
+	return l
+}
+
 // fleetDrives lists the drive ids fleetctl shows, and the output.
 func fleetDrives(t *testing.T, env string) ([]string, string) {
 	t.Helper()
@@ -218,9 +234,9 @@ func reachableHosts(t *testing.T, env string) (int, string) {
 
 // TestDevclusterComesBackWithItsData runs the dev cluster with its agents,
 // uses it through its env file from a bare shell, stores a blob on an
-// agent, stops it all with Ctrl-C, and runs it again on the same
-// directory: the same cluster returns with its data, and the same agents
-// with the same drives and the blob.
+// agent and files through fleetctl, stops it all with Ctrl-C, and runs it
+// again on the same directory: the same cluster returns with its data,
+// and the same agents with the same drives, the blob and the files.
 func TestDevclusterComesBackWithItsData(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "devcluster")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -256,6 +272,29 @@ func TestDevclusterComesBackWithItsData(t *testing.T) {
 	hc := agentClient(t, dir)
 	blob := []byte("kept across a restart")
 	url := putBlob(t, hc, agent1, blob)
+	// A file of three blobs and a manifest, and a small one from stdin,
+	// through fleetctl.
+	files := t.TempDir()
+	file := filepath.Join(files, "file")
+	data := make([]byte, 9<<20)
+	_, _ = rand.Read(data)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fileLoc := fleetctlPut(t, env, "fleetctl put '"+file+"'")
+	smallLoc := fleetctlPut(t, env, "echo a small file | fleetctl put -")
+	out, code = shell(t, ". '"+env+"' && fleetctl stat --output json "+fileLoc)
+	var st struct {
+		Size int64 `json:"size"`
+		File struct {
+			Blobs  int    `json:"blobs"`
+			SHA256 string `json:"sha256"`
+		} `json:"file"`
+	}
+	sum := sha256.Sum256(data)
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != 0 || st.Size != int64(len(data)) || st.File.Blobs != 3 || st.File.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("stat of a 9 MiB file: exit %d, %v\n%s", code, err, out)
+	}
 
 	d.interrupt(t)
 	if !strings.Contains(d.output(), "stopped.") {
@@ -290,6 +329,24 @@ func TestDevclusterComesBackWithItsData(t *testing.T) {
 	}
 	if got := getBlob(t, hc, url); !bytes.Equal(got, blob) {
 		t.Fatalf("after the restart the blob reads %q, want %q", got, blob)
+	}
+	copied := filepath.Join(files, "copy")
+	if out, code := shell(t, ". '"+env+"' && fleetctl get -O '"+copied+"' "+fileLoc); code != 0 {
+		t.Fatalf("get of the file after the restart: exit %d\n%s", code, out)
+	}
+	if got, err := os.ReadFile(copied); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("after the restart the file reads %d bytes (%v), not the %d put", len(got), err, len(data))
+	}
+	if out, code := shell(t, ". '"+env+"' && fleetctl get "+smallLoc); code != 0 || out != "a small file\n" {
+		t.Fatalf("get of the small file after the restart: exit %d\n%s", code, out)
+	}
+	for _, l := range []string{fileLoc, smallLoc} {
+		if out, code := shell(t, ". '"+env+"' && fleetctl rm "+l); code != 0 {
+			t.Fatalf("rm %s: exit %d\n%s", l, code, out)
+		}
+		if out, code := shell(t, ". '"+env+"' && fleetctl get "+l); code != 5 {
+			t.Fatalf("get %s after rm: exit %d, want 5 (not found)\n%s", l, code, out)
+		}
 	}
 	d.interrupt(t)
 

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/shingle-storage/shingle/client"
@@ -44,7 +44,16 @@ the file is deleted, then the manifest; if that is cut short, run it again.`,
 			Flags:  []cli.Flag{&cli.BoolFlag{Name: "progress", Usage: "show progress on stderr even when it is not a terminal"}},
 			Action: blobRm,
 		},
-		{Name: "stat", Usage: "show a blob's size and checksum and where its volume is", ArgsUsage: "LOCATOR", Flags: []cli.Flag{outputFlag()}, Action: blobStat},
+		{
+			Name: "stat", Usage: "show what a locator names: size, checksum, and where its volume is", ArgsUsage: "LOCATOR",
+			Description: `stat reads the blob (its checksum is checked on the way) and shows its size,
+CRC32C, volume and the volume's members. For a manifest locator ("m...") the
+size is the file's, and stat adds how many blobs hold the file, the volumes
+they are in and the file's SHA-256, from the manifest; the CRC32C, volume and
+members are then the manifest's. The file's blobs are not read: get reads
+and checks them all.`,
+			Flags: []cli.Flag{outputFlag()}, Action: blobStat,
+		},
 	}
 }
 
@@ -146,13 +155,22 @@ func blobPut(c *cli.Context) error {
 	defer cl.Close()
 	bar := newProgress(c, "put")
 	var done int64
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-c.Context.Done():
+			fmt.Fprintf(c.App.ErrWriter, "\nfleetctl: interrupted; deleting the blobs stored so far (interrupt again to leave them)\n")
+		case <-finished:
+		}
+	}()
 	l, err := cl.PutFile(c.Context, in, func(n int64) { done = n; bar.show(n, total, false) })
+	close(finished)
 	if err != nil {
 		return blobError(err)
 	}
 	bar.show(done, total, true)
 	if p.json {
-		return json.NewEncoder(p.w).Encode(map[string]any{"locator": l.String(), "volume": l.Volume, "bytes": done, "manifest": l.Manifest})
+		return p.value(map[string]any{"locator": l.String(), "volume": l.Volume, "bytes": done, "manifest": l.Manifest})
 	}
 	_, err = fmt.Fprintln(p.w, l.String())
 	return err
@@ -240,16 +258,23 @@ func blobStat(c *cli.Context) error {
 		return blobError(err)
 	}
 	if p.json {
-		return json.NewEncoder(p.w).Encode(st)
+		return p.value(st)
 	}
 	t := newTable(p.w)
 	t.pair("locator", l.String())
 	t.pair("size", fmt.Sprintf("%d (%s)", st.Size, size(uint64(st.Size))))
-	t.pair("crc32c", fmt.Sprintf("%08x", st.CRC32C))
-	t.pair("volume", fmt.Sprintf("%d (%s, %s, generation %d)", st.Volume, st.Scheme, st.State, st.Generation))
-	if st.ReadFrom != "" {
-		t.pair("read from", st.ReadFrom)
+	if f := st.File; f != nil {
+		vols := make([]string, len(f.Volumes))
+		for i, v := range f.Volumes {
+			vols[i] = fmt.Sprint(v)
+		}
+		t.pair("file", fmt.Sprintf("%d blobs in volumes %s", f.Blobs, strings.Join(vols, ", ")))
+		t.pair("sha256", f.SHA256)
+		t.pair("manifest", fmt.Sprintf("%d B, crc32c %08x", f.ManifestSize, st.CRC32C))
+	} else {
+		t.pair("crc32c", fmt.Sprintf("%08x", st.CRC32C))
 	}
+	t.pair("volume", fmt.Sprintf("%d (%s, %s, generation %d)", st.Volume, st.Scheme, st.State, st.Generation))
 	t.row("MEMBER", "DRIVE", "HOST", "DRIVE STATE", "HOST", "EXTENT")
 	for _, h := range st.Holders {
 		t.row(h.Index, h.Drive, h.Host, h.DriveState, h.Reachability, h.Extent)

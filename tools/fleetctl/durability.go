@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -155,9 +154,7 @@ func durabilityEstimate(c *cli.Context) error {
 			FleetNines: r.FleetNines, PerVolume: r.PerVolume, Fleet: r.Fleet, MTTDLHours: r.MTTDLHours, report: r})
 	}
 	if p.json {
-		enc := json.NewEncoder(p.w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return p.value(out)
 	}
 	measured := "measured in this fleet's recent repairs"
 	if !out.RepairMeasured {

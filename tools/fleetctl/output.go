@@ -57,6 +57,14 @@ func (p *printer) message(m proto.Message, describe func(t *table)) error {
 	return t.tw.Flush()
 }
 
+// value prints v as JSON, indented as message indents (for the outputs
+// that are not a message of the API).
+func (p *printer) value(v any) error {
+	enc := json.NewEncoder(p.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 // table is an aligned, tab-separated table.
 type table struct{ tw *tabwriter.Writer }
 
