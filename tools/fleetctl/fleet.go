@@ -72,7 +72,7 @@ func rackShow(c *cli.Context) error {
 		t.pair("power budget", watts(r.GetPowerBudgetWatts()))
 		t.pair("hosts", r.GetHosts())
 		t.pair("drives", r.GetDrives())
-		t.row("")
+		t.blank()
 		hostRows(t, res.GetHosts())
 	})
 }
@@ -144,10 +144,12 @@ func hostShow(c *cli.Context) error {
 		t.pair("joined", ago(h.GetJoinedAt()))
 		t.pair("reachability", l.GetReachability())
 		t.pair("last heartbeat", ago(l.GetLastHeartbeat()))
-		t.pair("silent since", ago(l.GetSilentSince()))
+		if l.GetReachability() != "reachable" {
+			t.pair("silent since", ago(l.GetSilentSince()))
+		}
 		t.pair("repair candidate", yes(l.GetRepairCandidate()))
 		t.pair("load", fmt.Sprintf("%.2f", h.GetLoad()))
-		t.row("")
+		t.blank()
 		driveRows(t, res.GetDrives())
 	})
 }

@@ -83,6 +83,10 @@ func (t *table) row(cells ...any) {
 	fmt.Fprintln(t.tw, strings.Join(s, "\t"))
 }
 
+// blank ends a block of rows with an empty line; the rows after it align
+// among themselves.
+func (t *table) blank() { fmt.Fprintln(t.tw) }
+
 // pair prints "key: value" lines of a description.
 func (t *table) pair(key string, value any) { t.row(key+":", value) }
 

@@ -119,7 +119,7 @@ func repairStatus(c *cli.Context) error {
 		if len(res.GetRunning())+len(res.GetQueued()) == 0 {
 			return
 		}
-		t.row("")
+		t.blank()
 		t.row("VOLUME", "SCHEME", "STATE", "MARGIN", "LOST", "READS", "PROGRESS", "REASON")
 		for _, group := range []struct {
 			name  string
