@@ -134,6 +134,9 @@ func (m *Manager) crossCheck(ctx context.Context) {
 					cc.Orphaned = append(cc.Orphaned, desc+" (open: left alone)")
 					continue
 				}
+				if m.namesNow(d, id) {
+					continue // a volume made since the check began
+				}
 				if _, err := m.agents.Control(addr[host]).DeleteExtent(ctx, connect.NewRequest(&agentv1.DeleteExtentRequest{Drive: d, Extent: id})); err != nil {
 					cc.Orphaned = append(cc.Orphaned, desc+fmt.Sprintf(" (delete failed: %v)", err))
 					continue
@@ -153,6 +156,28 @@ func (m *Manager) crossCheck(ctx context.Context) {
 	if len(cc.Missing)+len(cc.Orphaned) > 0 {
 		m.log.Warn("cross-check found differences", "missing", cc.Missing, "orphaned", cc.Orphaned)
 	}
+}
+
+// namesNow reports whether a replica of a volume in the current state is
+// extent id on drive. The cross-check's view of the placements is taken
+// before it lists the drives, which takes a while on a large fleet: a
+// volume made meanwhile, filled and sealed before its drive is listed,
+// would look like an orphan there. Its extents exist only once its
+// creation is recorded, so the state read after the listing names them.
+func (m *Manager) namesNow(drive string, id uint64) bool {
+	named := false
+	m.fleet.Read(func(st *state.State) {
+		v, ok := st.Volume(state.VolumeID(id >> 16))
+		if !ok {
+			return
+		}
+		for i, d := range v.Placement {
+			if d == drive && ExtentOf(v, i) == id {
+				named = true
+			}
+		}
+	})
+	return named
 }
 
 // dropOldShard deletes shard i of the given older epoch of vol from the
