@@ -84,6 +84,8 @@ type fleetShape struct {
 	// second (0: no cap); workSlice is fleetd's volume.Options.WorkSlice.
 	repairRate float64
 	workSlice  time.Duration
+	// crossCheck is fleetd's cross-check interval (0: a second).
+	crossCheck time.Duration
 }
 
 // withDefaults fills in the e2e sizes for the fields left zero.
@@ -99,6 +101,9 @@ func (s fleetShape) withDefaults() fleetShape {
 	}
 	if s.openVolumes == 0 {
 		s.openVolumes = 2
+	}
+	if s.crossCheck == 0 {
+		s.crossCheck = time.Second
 	}
 	return s
 }
@@ -149,7 +154,7 @@ func startFleet(t testing.TB, shape fleetShape) *fleet {
 		Bootstrap: true, Timing: raftnode.LoopbackTiming(), HeartbeatInterval: 500 * time.Millisecond,
 		HeartbeatTimeout: 2 * time.Second, RepairGrace: 3 * time.Second, Logger: fleetLog(),
 		Volumes: volume.Options{Code: shape.code, VolumeBytes: uint64(shape.volumeBytes()), Domain: placement.DomainHost, OpenVolumes: shape.openVolumes,
-			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: time.Second,
+			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: shape.crossCheck,
 			RepairBytesPerSecond: shape.repairRate, WorkSlice: shape.workSlice},
 	})
 	if err != nil {
@@ -255,7 +260,7 @@ func (f *fleet) startAgent(a *runningAgent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := agentserver.New(agentserver.Config{Addr: a.addr, TLS: cert, Drives: drives, Logger: quiet(),
+	srv, err := agentserver.New(agentserver.Config{Addr: a.addr, TLS: cert, Drives: drives, Logger: agentLog(),
 		Health:    monitor.Config{Interval: 300 * time.Millisecond},
 		Scrubbing: f.shape.scrubbing(),
 		Fleet:     agentserver.Fleet{Addr: f.api, JoinToken: f.token, HostID: a.host, Rack: a.rack, Address: a.addr, RetryInterval: 300 * time.Millisecond}})

@@ -19,3 +19,12 @@ func fleetLog() *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
+
+// agentLog is the agents' logger: silent unless SHINGLE_TEST_AGENT_LOG
+// is set.
+func agentLog() *slog.Logger {
+	if os.Getenv("SHINGLE_TEST_AGENT_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

@@ -37,7 +37,10 @@ func (c *Client) Put(ctx context.Context, blob []byte) (Locator, error) {
 		if err != nil {
 			// No volume to be had right now (a leader just elected, a
 			// fleet short of space for a moment): wait and ask again.
-			errs = append(errs, err)
+			// The same answer each time is said once.
+			if len(errs) == 0 || errs[len(errs)-1].Error() != err.Error() {
+				errs = append(errs, err)
+			}
 			if !sleepCtx(ctx, time.Duration(try+1)*500*time.Millisecond) {
 				return Locator{}, ctx.Err()
 			}
@@ -57,7 +60,7 @@ func (c *Client) Put(ctx context.Context, blob []byte) (Locator, error) {
 		errs = append(errs, fmt.Errorf("volume %d: %w", l.Volume, err))
 		c.retire(l.Volume)
 	}
-	return Locator{}, fmt.Errorf("client: put failed on %d volumes: %w", c.cfg.Tries, errors.Join(errs...))
+	return Locator{}, fmt.Errorf("client: put failed in %d tries: %w", c.cfg.Tries, errors.Join(errs...))
 }
 
 // putReplicas writes the blob to every holder of an open volume in

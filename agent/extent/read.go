@@ -200,10 +200,13 @@ type Stat struct {
 	// CreatableExtents is how many more extents CreateExtent will make:
 	// the free ones less the one kept for compaction.
 	CreatableExtents int
-	FreeZones        int
-	Blobs            int
-	Damaged          []Damage
-	Checkpoint       CheckpointStat
+	// UsableExtents is how many extents the drive holds at most: all
+	// its extent slots but those kept for compaction.
+	UsableExtents int
+	FreeZones     int
+	Blobs         int
+	Damaged       []Damage
+	Checkpoint    CheckpointStat
 }
 
 // Stat returns the drive's use.
@@ -220,6 +223,7 @@ func (s *Store) Stat() Stat {
 		}
 	}
 	st.CreatableExtents = max(0, st.FreeExtents-s.reserveSlots())
+	st.UsableExtents = max(0, s.lay.slots-s.reserveSlots())
 	return st
 }
 

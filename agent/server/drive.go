@@ -87,6 +87,22 @@ func (d *Drive) FreeBytes() uint64 {
 	return uint64(d.Store.Stat().CreatableExtents) * uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
 }
 
+// PoolRoomBytes is about how many more bytes of shards the drive's open
+// shard pool extent takes before the agent needs another extent; fleetd
+// may place shards against it besides FreeBytes.
+func (d *Drive) PoolRoomBytes() uint64 { return d.pool.room(d.Store) }
+
+// UsableBytes is how many bytes the drive's extents hold at most: its
+// capacity less the zones its store keeps for itself and the extent kept
+// for compaction. It is the capacity the agent registers with fleetd,
+// which places members against it: with the members fleetd placed on the
+// drive, it bounds the drive's free space even while the agent's last
+// report of it lags.
+func (d *Drive) UsableBytes() uint64 {
+	l := d.Store.Label()
+	return uint64(d.Store.Stat().UsableExtents) * uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
+}
+
 // CapacityBytes is how many bytes the drive's zones hold.
 func (d *Drive) CapacityBytes() uint64 {
 	l := d.Store.Label()

@@ -45,13 +45,8 @@ func (p *shardPool) current(s *extent.Store) (uint64, error) {
 	if p.cur != 0 {
 		return p.cur, nil
 	}
-	for _, in := range s.List() {
-		// A compaction's destination is open but takes only its copies.
-		if isPool(in.ID) && in.State == extent.StateOpen && in.CompactingFrom == 0 && in.ID > p.cur && !p.retired[in.ID] {
-			p.cur = in.ID
-		}
-	}
-	if p.cur != 0 {
+	if in, ok := p.leftOpen(s); ok {
+		p.cur = in.ID
 		return p.cur, nil
 	}
 	id := p.nextID(s)
@@ -60,6 +55,44 @@ func (p *shardPool) current(s *extent.Store) (uint64, error) {
 	}
 	p.cur = id
 	return p.cur, nil
+}
+
+// leftOpen finds the pool extent to go on filling when none is being
+// filled: the newest one still open, left from before a restart. p.mu is
+// held.
+func (p *shardPool) leftOpen(s *extent.Store) (extent.Info, bool) {
+	var best extent.Info
+	for _, in := range s.List() {
+		// A compaction's destination is open but takes only its copies.
+		if isPool(in.ID) && in.State == extent.StateOpen && in.CompactingFrom == 0 && in.ID > best.ID && !p.retired[in.ID] {
+			best = in
+		}
+	}
+	return best, best.ID != 0
+}
+
+// room is about how many more bytes of shards the pool extent being
+// filled takes (0 if there is none): space fleetd may place shards in
+// besides the drive's free extents. It is an estimate: record headers and
+// the seal take a little of it.
+func (p *shardPool) room(s *extent.Store) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in, ok := p.leftOpen(s)
+	if p.cur != 0 {
+		ok = false
+		for _, x := range s.List() {
+			if x.ID == p.cur {
+				in, ok = x, x.State == extent.StateOpen
+			}
+		}
+	}
+	if !ok {
+		return 0
+	}
+	l := s.Label()
+	size := int64(l.ZonesPerExtent) * int64(l.ZoneCapacity)
+	return uint64(max(size-in.Used, 0))
 }
 
 // nextID gives out the next pool extent id: above every pool extent on

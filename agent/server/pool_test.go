@@ -19,13 +19,23 @@ import (
 func TestShardPool(t *testing.T) {
 	e := newTestEnv(t, smallDrives)
 	drive := e.drives[0].ID
+	if room := e.drives[0].PoolRoomBytes(); room != 0 {
+		t.Fatalf("pool room %d before any pool extent exists", room)
+	}
 	want := map[record.Key][]byte{}
-	for range 40 { // 40 × 1 MiB over 16 MiB extents
+	l := e.drives[0].Store.Label()
+	extentBytes := uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
+	for i := range 40 { // 40 × 1 MiB over 16 MiB extents
 		k, d := randomKey(), randomBytes(1<<20)
 		if err := e.put(e.hc, datapath.BlobPath(drive, datapath.PoolExtent, k), d); err != nil {
 			t.Fatal(err)
 		}
 		want[k] = d
+		// The open pool extent's room is what its records leave.
+		room := e.drives[0].PoolRoomBytes()
+		if room == 0 || room >= extentBytes || (i == 0 && room > extentBytes-uint64(record.Size(1<<20, 4096))) {
+			t.Fatalf("after %d MiB put to the pool, its room is %d of an extent of %d", i+1, room, extentBytes)
+		}
 	}
 	res, err := e.ctl.ListExtents(t.Context(), connect.NewRequest(&agentv1.ListExtentsRequest{Drive: drive}))
 	if err != nil {

@@ -93,7 +93,7 @@ func (r *registrar) run(ctx context.Context) {
 func (r *registrar) registerRequest() *fleetv1.RegisterRequest {
 	req := &fleetv1.RegisterRequest{JoinToken: r.cfg.JoinToken, HostId: r.cfg.HostID, Rack: r.cfg.Rack, Address: r.cfg.Address}
 	for _, d := range r.drives.list {
-		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: d.Slot, CapacityBytes: d.CapacityBytes(), Model: d.Model})
+		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: d.Slot, CapacityBytes: d.UsableBytes(), Model: d.Model})
 	}
 	return req
 }
@@ -103,8 +103,8 @@ func (r *registrar) heartbeatRequest() *fleetv1.HeartbeatRequest {
 	req := &fleetv1.HeartbeatRequest{HostId: r.cfg.HostID}
 	for _, d := range r.drives.list {
 		health, reasons := d.Health()
-		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), Health: health, HealthReasons: reasons,
-			FailureProbability: d.FailureProbability(), BadExtents: r.bad(d)})
+		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), PoolRoomBytes: d.PoolRoomBytes(),
+			Health: health, HealthReasons: reasons, FailureProbability: d.FailureProbability(), BadExtents: r.bad(d)})
 	}
 	return req
 }

@@ -30,7 +30,7 @@ func TestPropertyPlaceTakesABestCopyset(t *testing.T) {
 			x := p.copysetsFor(r)
 			bestTier, any := int64(0), false
 			for c := range x.count() {
-				if !p.fitsAll(x.set(c), r.MemberBytes) {
+				if !p.fitsAll(x.set(c), r) {
 					continue
 				}
 				lo := int64(x.worst(c, p.tiers))

@@ -21,6 +21,9 @@ type Drive struct {
 	CapacityBytes uint64
 	// FreeBytes is the space still available for new members.
 	FreeBytes uint64
+	// PoolRoomBytes is space for shards besides FreeBytes: what the
+	// drive's open shard pool extent still takes.
+	PoolRoomBytes uint64
 	// Load is how busy the drive is, from 0 (idle) to 1 (saturated).
 	Load float64
 }
@@ -47,7 +50,25 @@ func (d Drive) tier(loadWeight float64) int64 {
 	return int64(math.Floor(d.score(loadWeight) / scoreStep))
 }
 
-// fits reports whether the drive can take a member of need bytes.
-func (d Drive) fits(need uint64) bool {
-	return d.InService && d.FreeBytes >= need
+// fits reports whether the drive can take a member under rule r. What
+// the rule keeps free is kept for shards, so the open pool extent's room
+// counts towards it.
+func (d Drive) fits(r Rule) bool {
+	free := d.FreeBytes
+	if r.Shards {
+		free += d.PoolRoomBytes
+	}
+	return d.InService && free >= r.MemberBytes && d.FreeBytes+d.PoolRoomBytes >= r.need()
+}
+
+// take subtracts a member under rule r from the drive's free space: a
+// shard fills the open pool extent first.
+func (d *Drive) take(r Rule) {
+	n := r.MemberBytes
+	if r.Shards {
+		pool := min(n, d.PoolRoomBytes)
+		d.PoolRoomBytes -= pool
+		n -= pool
+	}
+	d.FreeBytes -= min(n, d.FreeBytes)
 }

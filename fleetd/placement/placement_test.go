@@ -408,7 +408,7 @@ func domainsThatFit(drives map[string]Drive, r Rule) int {
 	r, _ = r.normalize()
 	doms := map[string]bool{}
 	for _, d := range drives {
-		if d.fits(r.MemberBytes) {
+		if d.fits(r) {
 			doms[r.Domain.key(d)] = true
 		}
 	}
@@ -423,7 +423,7 @@ func replaceable(drives map[string]Drive, members, survivors []string, r Rule) b
 	}
 	for _, d := range slices.Sorted(maps.Keys(drives)) {
 		dr := drives[d]
-		if dr.fits(r.MemberBytes) && !used[r.Domain.key(dr)] && !slices.Contains(members, d) {
+		if dr.fits(r) && !used[r.Domain.key(dr)] && !slices.Contains(members, d) {
 			return true
 		}
 	}
@@ -444,7 +444,7 @@ func checkMembers(t *rapid.T, before map[string]Drive, members []string, r Rule,
 		if !ok {
 			t.Fatalf("member %s is not a drive of the fleet", id)
 		}
-		if (len(fresh) == 0 || slices.Contains(fresh, id)) && !d.fits(r.MemberBytes) {
+		if (len(fresh) == 0 || slices.Contains(fresh, id)) && !d.fits(r) {
 			t.Fatalf("member %s is out of service or has %d bytes free, needs %d", id, d.FreeBytes, r.MemberBytes)
 		}
 		k := r.Domain.key(d)

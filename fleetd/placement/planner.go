@@ -119,19 +119,37 @@ func (p *Planner) Place(rule Rule) ([]string, error) {
 		start = int(hash2(p.opts.Seed, r.Key) % uint64(n))
 	}
 	var chosen []int32
-	if c := x.best(start, func(c int) bool { return p.fitsAll(x.set(c), r.MemberBytes) }); c >= 0 {
+	if c := x.best(start, func(c int) bool { return p.fitsAll(x.set(c), r) }); c >= 0 {
 		chosen = slices.Clone(x.set(c))
 	} else if chosen, err = p.greedy(r, nil); err != nil {
 		return nil, err
 	}
-	p.reserve(chosen, r.MemberBytes)
+	p.reserve(chosen, r)
 	return p.ids(chosen), nil
 }
 
-// fitsAll reports whether every drive of a copyset can take need bytes.
-func (p *Planner) fitsAll(cs []int32, need uint64) bool {
+// Domains counts the failure domains (of rule.Domain) with an in-service
+// drive that can take a member under rule: how wide a placement the fleet
+// could make now.
+func (p *Planner) Domains(rule Rule) int {
+	r, err := rule.normalize()
+	if err != nil {
+		return 0
+	}
+	seen := map[string]bool{}
+	for _, d := range p.drives {
+		if d.fits(r) {
+			seen[r.Domain.key(d)] = true
+		}
+	}
+	return len(seen)
+}
+
+// fitsAll reports whether every drive of a copyset can take a member
+// under rule r.
+func (p *Planner) fitsAll(cs []int32, r Rule) bool {
 	for _, i := range cs {
-		if !p.drives[i].fits(need) {
+		if !p.drives[i].fits(r) {
 			return false
 		}
 	}
@@ -144,7 +162,7 @@ func (p *Planner) greedy(r Rule, exclude map[string]bool) ([]int32, error) {
 	bestIn := map[string]int{}
 	for i, d := range p.drives {
 		dk := r.Domain.key(d)
-		if exclude[dk] || !d.fits(r.MemberBytes) {
+		if exclude[dk] || !d.fits(r) {
 			continue
 		}
 		if j, ok := bestIn[dk]; !ok || p.better(i, j, r.Key) {
@@ -189,6 +207,7 @@ func (p *Planner) better(a, b int, key uint64) bool {
 
 // shortage explains a placement that cannot be made, e.g.
 // "placement: need 9 racks with an in-service drive with 1.0 GiB free, have 3: r1, r2, r3".
+// The hint says whether the fleet is too small for the rule or full.
 func (p *Planner) shortage(r Rule, have map[string]int) error {
 	names := make([]string, 0, len(have))
 	for dk := range have {
@@ -203,27 +222,40 @@ func (p *Planner) shortage(r Rule, have map[string]int) error {
 			list += fmt.Sprintf(" and %d more", len(names)-show)
 		}
 	}
-	hint := "add drives, or free space on the ones there are"
-	switch r.Domain {
-	case DomainRack:
+	domains := map[string]bool{}
+	for _, d := range p.drives {
+		if d.InService {
+			domains[r.Domain.key(d)] = true
+		}
+	}
+	var hint string
+	switch {
+	case len(domains) >= r.Width:
+		hint = "the fleet is full: add drives, or delete blobs (their space comes back once their volumes are encoded or compacted)"
+	case r.Domain == DomainRack:
 		hint = "add in-service drives in more racks, or use failure domain \"host\" on a fleet this small"
-	case DomainHost:
+	case r.Domain == DomainHost:
 		hint = "add in-service drives on more hosts, or use failure domain \"drive\" on a fleet this small"
+	default:
+		hint = "add in-service drives"
+	}
+	free := formatBytes(r.need()) + " free"
+	if r.KeepFree > 0 {
+		free = fmt.Sprintf("%s (%s for the member and %s kept free)", free, formatBytes(r.MemberBytes), formatBytes(r.KeepFree))
 	}
 	if r.Domain == DomainDrive {
-		return fmt.Errorf("placement: need %d in-service drives with %s free, have %d%s; %s",
-			r.Width, formatBytes(r.MemberBytes), len(names), list, hint)
+		return fmt.Errorf("placement: need %d in-service drives with %s, have %d%s; %s", r.Width, free, len(names), list, hint)
 	}
-	return fmt.Errorf("placement: need %d %ss with an in-service drive with %s free, have %d%s; %s",
-		r.Width, r.Domain, formatBytes(r.MemberBytes), len(names), list, hint)
+	return fmt.Errorf("placement: need %d %ss with an in-service drive with %s, have %d%s; %s", r.Width, r.Domain, free, len(names), list, hint)
 }
 
-// reserve takes need bytes from each chosen drive in the planner's view,
-// and re-ranks the copysets of a drive whose tier that changes.
-func (p *Planner) reserve(chosen []int32, need uint64) {
+// reserve takes a member under rule r from each chosen drive in the
+// planner's view, and re-ranks the copysets of a drive whose tier that
+// changes.
+func (p *Planner) reserve(chosen []int32, r Rule) {
 	for _, i := range chosen {
 		d := &p.drives[i]
-		d.FreeBytes -= min(need, d.FreeBytes)
+		d.take(r)
 		t := d.tier(p.opts.LoadWeight)
 		if t == p.tiers[i] {
 			continue

@@ -45,7 +45,7 @@ func (p *Planner) Replace(placement []string, lost int, rule Rule) (string, erro
 	}
 	ok := func(i int) bool {
 		d := p.drives[i]
-		return !members[d.ID] && !usedDomains[r.Domain.key(d)] && d.fits(r.MemberBytes)
+		return !members[d.ID] && !usedDomains[r.Domain.key(d)] && d.fits(r)
 	}
 
 	// affinity[i] is the most survivors drive i shares one copyset with;
@@ -93,8 +93,8 @@ func (p *Planner) Replace(placement []string, lost int, rule Rule) (string, erro
 	if pick < 0 {
 		used := slices.Sorted(maps.Keys(usedDomains))
 		return "", fmt.Errorf("placement: no in-service drive with %s free in a %s other than the survivors' (%v); add capacity in another %s",
-			formatBytes(r.MemberBytes), r.Domain, used, r.Domain)
+			formatBytes(r.need()), r.Domain, used, r.Domain)
 	}
-	p.reserve([]int32{int32(pick)}, r.MemberBytes)
+	p.reserve([]int32{int32(pick)}, r)
 	return p.drives[pick].ID, nil
 }

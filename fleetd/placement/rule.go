@@ -18,6 +18,9 @@ const (
 	DomainDrive Domain = "drive"
 )
 
+// Key returns the domain drive d is in: its rack, host or own id.
+func (dom Domain) Key(d Drive) string { return dom.key(d) }
+
 // key returns the domain drive d is in.
 func (dom Domain) key(d Drive) string {
 	switch dom {
@@ -38,6 +41,15 @@ type Rule struct {
 	Domain Domain
 	// MemberBytes is the free space each member needs.
 	MemberBytes uint64
+	// Shards says the members are shards of a coded volume, which go to
+	// their drives' shard pools: a drive's open pool extent has room for
+	// them besides its free extents (Drive.PoolRoomBytes).
+	Shards bool
+	// KeepFree is room for shards each chosen drive must still have after
+	// taking its member, for work that must find room later on those same
+	// drives (fleetd keeps room for compacting the volumes it encodes).
+	// The drive's open shard pool extent counts towards it.
+	KeepFree uint64
 	// Key varies the choice among equally good placements; pass the id of
 	// the volume being placed. Decisions with the same key over the same
 	// fleet are the same; different keys spread over all the copysets that
@@ -48,6 +60,9 @@ type Rule struct {
 // DefaultReplicas is the width of a new open volume: three copies, each in a
 // different rack.
 const DefaultReplicas = 3
+
+// need is the free space a drive must have to take a member.
+func (r Rule) need() uint64 { return r.MemberBytes + r.KeepFree }
 
 // normalize fills defaults and checks the rule.
 func (r Rule) normalize() (Rule, error) {

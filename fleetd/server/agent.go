@@ -100,7 +100,7 @@ func (a *agentService) Heartbeat(ctx context.Context, req *connect.Request[fleet
 	}
 	drives := make(map[string]DriveReport, len(m.GetDrives()))
 	for _, d := range m.GetDrives() {
-		drives[d.GetId()] = DriveReport{FreeBytes: d.GetFreeBytes(), Load: d.GetLoad(), Health: d.GetHealth(),
+		drives[d.GetId()] = DriveReport{FreeBytes: d.GetFreeBytes(), PoolRoomBytes: d.GetPoolRoomBytes(), Load: d.GetLoad(), Health: d.GetHealth(),
 			FailureProbability: d.GetFailureProbability(), HealthReasons: d.GetHealthReasons(), BadExtents: d.GetBadExtents()}
 	}
 	if !s.live.Heartbeat(m.GetHostId(), m.GetLoad(), drives) {

@@ -60,7 +60,7 @@ func (s *Server) driveOf(st *state.State, d state.Drive, reserved uint64) *fleet
 		Liveness: livenessOf(s.live.Host(d.Host)),
 	}
 	if r, ok := s.live.Drive(d.ID); ok {
-		out.Report = &fleetv1.DriveReport{Id: d.ID, FreeBytes: r.FreeBytes, Load: r.Load, Health: r.Health,
+		out.Report = &fleetv1.DriveReport{Id: d.ID, FreeBytes: r.FreeBytes, PoolRoomBytes: r.PoolRoomBytes, Load: r.Load, Health: r.Health,
 			FailureProbability: r.FailureProbability, HealthReasons: r.HealthReasons, BadExtents: r.BadExtents}
 	}
 	return out

@@ -37,8 +37,9 @@ type HostLiveness struct {
 
 // DriveReport is what an agent last said about one drive.
 type DriveReport struct {
-	// FreeBytes is the free space the agent sees on the drive.
-	FreeBytes uint64
+	// FreeBytes is the free space the agent sees on the drive, and
+	// PoolRoomBytes what its open shard pool extent still takes.
+	FreeBytes, PoolRoomBytes uint64
 	// Load is how busy the drive is, from 0 (idle) to 1 (saturated).
 	Load float64
 	// Health is the agent's verdict (ok, suspect, failing).

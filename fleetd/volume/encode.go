@@ -121,6 +121,7 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	var purged []string
 	var enc *erasure.Encoded
 	var readErr error
+	gone := 0
 	for _, src := range sources {
 		purged = purged[:0]
 		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
@@ -136,16 +137,28 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 			return b.Add(erasure.Key(k), blob)
 		})
 		if isGone(err) {
-			// The extent never got a record before its agent restarted:
-			// the volume holds nothing on that replica, and so, since
-			// every acknowledged blob is on every replica, nothing.
-			err = nil
+			// The extent never got a record before its agent restarted,
+			// or was lost. Another replica that has its extent is the
+			// one to read: a missing one proves the volume empty only
+			// if every replica is missing (every acknowledged blob is on
+			// every replica).
+			gone++
+			readErr = fmt.Errorf("replica on drive %s: %w", src.Drive, err)
+			continue
 		}
 		if err == nil {
 			enc, readErr = b.Finish()
 			break
 		}
 		readErr = fmt.Errorf("reading replica on drive %s: %w", src.Drive, err)
+	}
+	if enc == nil && gone == len(sources) && gone == len(loc.Holders) {
+		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
+			ChunkSize: int64(m.opts.ChunkSize)})
+		if err != nil {
+			return 0, err
+		}
+		enc, readErr = b.Finish()
 	}
 	if enc == nil {
 		return 0, readErr
@@ -161,7 +174,16 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		if p, err = m.planner(st); err != nil {
 			return
 		}
-		drives, err = p.Place(placement.Rule{Width: width, Domain: m.opts.Domain, MemberBytes: shardBytes, Key: uint64(vol.ID)})
+		// Each drive keeps room for a shard after this one, so that the
+		// volumes it holds shards of can be compacted (room.go); an
+		// encoding that finds no such room still goes ahead where a shard
+		// fits, since it frees more than it takes.
+		r := placement.Rule{Width: width, Domain: m.opts.Domain, MemberBytes: shardBytes, Shards: true, Key: uint64(vol.ID),
+			KeepFree: shardBudget(m.opts.VolumeBytes, m.opts.Code)}
+		if drives, err = p.Place(r); err != nil {
+			r.KeepFree = 0
+			drives, err = p.Place(r)
+		}
 	})
 	if err != nil {
 		return 0, fmt.Errorf("placing %d shards: %w", width, err)
@@ -212,6 +234,9 @@ func (m *Manager) storeImage(ctx context.Context, coded state.Volume, codec *era
 	m.fleet.Read(func(st *state.State) { shardLoc = Locate(st, coded, m.fleet.Host) })
 	header, err := erasure.EncodeHeader(enc.Header)
 	if err != nil {
+		return Location{}, err
+	}
+	if err := m.roomFor(shardLoc, *enc.Header); err != nil {
 		return Location{}, err
 	}
 	pacer := pace.New(m.opts.RepairBytesPerSecond)

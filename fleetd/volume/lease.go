@@ -85,7 +85,13 @@ func (m *Manager) create(ctx context.Context) (Location, error) {
 			return
 		}
 		key := uint64(len(st.Volumes())) + uint64(time.Now().UnixNano())
-		drives, err = p.Place(placement.Rule{Width: m.opts.Replicas, Domain: m.opts.Domain, MemberBytes: m.opts.VolumeBytes, Key: key})
+		// Each replica's drive keeps room for a shard, to compact the
+		// coded volumes it holds shards of (room.go).
+		drives, err = p.Place(placement.Rule{Width: m.opts.Replicas, Domain: m.opts.Domain, MemberBytes: m.opts.VolumeBytes,
+			KeepFree: shardBudget(m.opts.VolumeBytes, m.opts.Code), Key: key})
+		if err == nil {
+			err = m.roomToEncode(st, p)
+		}
 	})
 	if err != nil {
 		return Location{}, fmt.Errorf("%w: %v", errNoVolume, err)

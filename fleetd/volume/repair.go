@@ -237,7 +237,8 @@ func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx 
 		if p, err = m.planner(st); err != nil {
 			return
 		}
-		drive, err = p.Replace(vol.Placement, idx, placement.Rule{Width: len(vol.Placement), Domain: m.opts.Domain, MemberBytes: vol.MemberBytes, Key: uint64(vol.ID)})
+		drive, err = p.Replace(vol.Placement, idx, placement.Rule{Width: len(vol.Placement), Domain: m.opts.Domain, MemberBytes: vol.MemberBytes,
+			Shards: vol.Scheme.Coded(), Key: uint64(vol.ID)})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("choosing a drive: %w", err)

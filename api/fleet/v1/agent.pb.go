@@ -108,7 +108,9 @@ type DriveInfo struct {
 	// WWN or serial number.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Enclosure slot.
-	Slot          string `protobuf:"bytes,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	Slot string `protobuf:"bytes,2,opt,name=slot,proto3" json:"slot,omitempty"`
+	// What the drive's extents can hold: its zones less those the agent
+	// keeps for its own metadata and for compaction.
 	CapacityBytes uint64 `protobuf:"varint,3,opt,name=capacity_bytes,json=capacityBytes,proto3" json:"capacity_bytes,omitempty"`
 	Model         string `protobuf:"bytes,4,opt,name=model,proto3" json:"model,omitempty"`
 	Firmware      string `protobuf:"bytes,5,opt,name=firmware,proto3" json:"firmware,omitempty"`

@@ -323,7 +323,8 @@ type Drive struct {
 	// drained, failed, awaiting_replacement, retired.
 	State string `protobuf:"bytes,5,opt,name=state,proto3" json:"state,omitempty"`
 	// Why it last changed state.
-	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What the drive's extents can hold, as its agent registered it.
 	CapacityBytes uint64 `protobuf:"varint,7,opt,name=capacity_bytes,json=capacityBytes,proto3" json:"capacity_bytes,omitempty"`
 	Model         string `protobuf:"bytes,8,opt,name=model,proto3" json:"model,omitempty"`
 	Firmware      string `protobuf:"bytes,9,opt,name=firmware,proto3" json:"firmware,omitempty"`
@@ -457,7 +458,8 @@ type DriveReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The drive's WWN or serial number.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Free space the agent sees on the drive.
+	// Free space the agent sees on the drive: what the extents it can still
+	// create hold.
 	FreeBytes uint64 `protobuf:"varint,2,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
 	// How busy the drive is, from 0 (idle) to 1 (saturated).
 	Load float64 `protobuf:"fixed64,3,opt,name=load,proto3" json:"load,omitempty"`
@@ -470,7 +472,11 @@ type DriveReport struct {
 	// Sealed extents a scrub found damaged (not matching their seal, or
 	// unreadable) that the drive still holds: the fleet rebuilds the volume
 	// members they hold elsewhere, then deletes them.
-	BadExtents    []uint64 `protobuf:"varint,7,rep,packed,name=bad_extents,json=badExtents,proto3" json:"bad_extents,omitempty"`
+	BadExtents []uint64 `protobuf:"varint,7,rep,packed,name=bad_extents,json=badExtents,proto3" json:"bad_extents,omitempty"`
+	// Room left in the drive's open shard pool extent: shard chunks fit
+	// there before the agent needs another extent, so a drive with no free
+	// extents can still take shards up to this much.
+	PoolRoomBytes uint64 `protobuf:"varint,8,opt,name=pool_room_bytes,json=poolRoomBytes,proto3" json:"pool_room_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -552,6 +558,13 @@ func (x *DriveReport) GetBadExtents() []uint64 {
 		return x.BadExtents
 	}
 	return nil
+}
+
+func (x *DriveReport) GetPoolRoomBytes() uint64 {
+	if x != nil {
+		return x.PoolRoomBytes
+	}
+	return 0
 }
 
 // Scheme is a volume's durability scheme.
@@ -883,7 +896,7 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\x0ereserved_bytes\x18\n" +
 	" \x01(\x04R\rreservedBytes\x125\n" +
 	"\x06report\x18\v \x01(\v2\x1d.shingle.fleet.v1.DriveReportR\x06report\x126\n" +
-	"\bliveness\x18\f \x01(\v2\x1a.shingle.fleet.v1.LivenessR\bliveness\"\xe1\x01\n" +
+	"\bliveness\x18\f \x01(\v2\x1a.shingle.fleet.v1.LivenessR\bliveness\"\x89\x02\n" +
 	"\vDriveReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -893,7 +906,8 @@ const file_fleet_v1_types_proto_rawDesc = "" +
 	"\x13failure_probability\x18\x05 \x01(\x01R\x12failureProbability\x12%\n" +
 	"\x0ehealth_reasons\x18\x06 \x03(\tR\rhealthReasons\x12\x1f\n" +
 	"\vbad_extents\x18\a \x03(\x04R\n" +
-	"badExtents\"\x9b\x01\n" +
+	"badExtents\x12&\n" +
+	"\x0fpool_room_bytes\x18\b \x01(\x04R\rpoolRoomBytes\"\x9b\x01\n" +
 	"\x06Scheme\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12\x12\n" +
