@@ -122,10 +122,13 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	var enc *erasure.Encoded
 	var readErr error
 	gone := 0
+	newBuilder := func(sizeHint int64) (*erasure.Builder, error) {
+		return erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
+			ChunkSize: int64(m.opts.ChunkSize), SizeHint: sizeHint})
+	}
 	for _, src := range sources {
 		purged = purged[:0]
-		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
-			ChunkSize: int64(m.opts.ChunkSize), SizeHint: int64(m.opts.VolumeBytes)})
+		b, err := newBuilder(int64(m.opts.VolumeBytes))
 		if err != nil {
 			return 0, err
 		}
@@ -153,8 +156,7 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		readErr = fmt.Errorf("reading replica on drive %s: %w", src.Drive, err)
 	}
 	if enc == nil && gone == len(sources) && gone == len(loc.Holders) {
-		b, err := erasure.NewBuilder(codec, erasure.BuilderOptions{Volume: uint64(vol.ID), Generation: vol.Generation + 1,
-			ChunkSize: int64(m.opts.ChunkSize)})
+		b, err := newBuilder(0)
 		if err != nil {
 			return 0, err
 		}

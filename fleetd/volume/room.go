@@ -24,12 +24,17 @@ import (
 // So a new open volume is made only if its replicas' drives keep room for
 // a shard each, and, with its replicas placed, Width domains still have
 // room for a shard of every volume not yet encoded, itself included, and
-// one more. Encodings then always find room, one
-// volume after another in those same domains if need be, and each keeps
-// room for one more shard on the drives it uses, so a compaction (they
-// run one at a time) finds room on every drive of its volume. The space
-// they free takes new volumes again. Writes are refused a little before
-// the drives fill: by about a shard per pending volume on Width domains.
+// one more. Encodings then always find room, one volume after another in
+// those same domains if need be, and each keeps room for one more shard
+// on the drives it uses where it can, so that a compaction (they run one
+// at a time) finds room on every drive of its volume. The space they free
+// takes new volumes again. Writes are refused a little before the drives
+// fill: by about a shard per pending volume on Width domains.
+//
+// What this does not ensure: the old shards a compaction deletes free
+// room on their drives only when the agent compacts the pool extents that
+// hold them, which frees whole zones only; see "Limits" in
+// fleetd/README.md.
 
 // shardBudget is the most a shard of a volume of volumeBytes under code
 // takes on its drive: a shard of the largest image such a volume makes
