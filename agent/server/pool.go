@@ -78,9 +78,11 @@ func (p *shardPool) leftOpen(s *extent.Store) (extent.Info, bool) {
 func (p *shardPool) room(s *extent.Store) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	in, ok := p.leftOpen(s)
-	if p.cur != 0 {
-		ok = false
+	var in extent.Info
+	ok := false
+	if p.cur == 0 {
+		in, ok = p.leftOpen(s)
+	} else {
 		for _, x := range s.List() {
 			if x.ID == p.cur {
 				in, ok = x, x.State == extent.StateOpen
