@@ -131,13 +131,18 @@ func (p *Planner) Place(rule Rule) ([]string, error) {
 // Domains counts the failure domains (of rule.Domain) with an in-service
 // drive that can take a member under rule: how wide a placement the fleet
 // could make now.
-func (p *Planner) Domains(rule Rule) int {
+func (p *Planner) Domains(rule Rule) int { return Domains(p.drives, rule) }
+
+// Domains counts the failure domains (of rule.Domain) among drives with
+// an in-service drive that can take a member under rule; a rule of no
+// bytes counts the domains with any drive in service.
+func Domains(drives []Drive, rule Rule) int {
 	r, err := rule.normalize()
 	if err != nil {
 		return 0
 	}
 	seen := map[string]bool{}
-	for _, d := range p.drives {
+	for _, d := range drives {
 		if d.fits(r) {
 			seen[r.Domain.key(d)] = true
 		}
@@ -222,15 +227,9 @@ func (p *Planner) shortage(r Rule, have map[string]int) error {
 			list += fmt.Sprintf(" and %d more", len(names)-show)
 		}
 	}
-	domains := map[string]bool{}
-	for _, d := range p.drives {
-		if d.InService {
-			domains[r.Domain.key(d)] = true
-		}
-	}
 	var hint string
 	switch {
-	case len(domains) >= r.Width:
+	case Domains(p.drives, Rule{Width: r.Width, Domain: r.Domain}) >= r.Width:
 		hint = "the fleet is full: add drives, or delete blobs (their space comes back once their volumes are encoded or compacted)"
 	case r.Domain == DomainRack:
 		hint = "add in-service drives in more racks, or use failure domain \"host\" on a fleet this small"

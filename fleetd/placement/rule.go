@@ -18,9 +18,6 @@ const (
 	DomainDrive Domain = "drive"
 )
 
-// Key returns the domain drive d is in: its rack, host or own id.
-func (dom Domain) Key(d Drive) string { return dom.key(d) }
-
 // key returns the domain drive d is in.
 func (dom Domain) key(d Drive) string {
 	switch dom {

@@ -238,7 +238,7 @@ func (m *Manager) storeImage(ctx context.Context, coded state.Volume, codec *era
 	if err != nil {
 		return Location{}, err
 	}
-	if err := m.roomFor(shardLoc, *enc.Header); err != nil {
+	if err := m.roomFor(shardLoc, enc.Header); err != nil {
 		return Location{}, err
 	}
 	pacer := pace.New(m.opts.RepairBytesPerSecond)

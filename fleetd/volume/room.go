@@ -46,30 +46,26 @@ func shardBudget(volumeBytes uint64, code state.Scheme) uint64 {
 	if err != nil {
 		return volumeBytes
 	}
+	return shardOnDrive(l)
+}
+
+// shardOnDrive is what a shard of layout l takes on its drive: its chunks
+// as records, padded to 4 KiB blocks.
+func shardOnDrive(l erasure.Layout) uint64 {
 	return uint64(l.Chunks()) * uint64(record.Size(int(l.ChunkSize), 4096))
 }
 
 // roomToEncode checks, in planner p's view with a new open volume's
 // replicas already taken from it, that the fleet can still encode every
-// volume of st not yet encoded and the new one, and then compact one. A fleet with fewer domains
-// in service than the code is wide cannot encode at all, whatever the
-// room; new volumes are not held back for that. The domains are counted
-// in the state, not in p: p also leaves out drives that are out of reach
-// or refused an extent a moment ago, which says nothing of the fleet's
-// shape.
+// volume of st not yet encoded and the new one, and then compact one. A
+// fleet with fewer domains in service than the code is wide cannot encode
+// at all, whatever the room; new volumes are not held back for that. The
+// domains are counted in the state, not in p: p also leaves out drives
+// that are out of reach or refused an extent a moment ago, which says
+// nothing of the fleet's shape.
 func (m *Manager) roomToEncode(st *state.State, p *placement.Planner) error {
 	width := m.opts.Code.Width()
-	dom := m.opts.Domain
-	if dom == "" {
-		dom = placement.DomainRack
-	}
-	domains := map[string]bool{}
-	for _, d := range placement.Candidates(st, nil) {
-		if d.InService {
-			domains[dom.Key(d)] = true
-		}
-	}
-	if len(domains) < width {
+	if placement.Domains(placement.Candidates(st, nil), placement.Rule{Width: width, Domain: m.opts.Domain}) < width {
 		return nil
 	}
 	pending := uint64(1)
@@ -94,9 +90,8 @@ func (m *Manager) roomToEncode(st *state.State, p *placement.Planner) error {
 // until the agent compacts its pool. A compaction writes a volume's new
 // shards on the drives of its old ones, so it has to wait, after the
 // deletes it follows, for those drives' agents to compact their pools.
-func (m *Manager) roomFor(shardLoc Location, h erasure.Header) error {
-	l := erasure.Layout{ChunkSize: h.ChunkSize, ShardLen: h.ShardLen}
-	need := uint64(l.Chunks()) * uint64(record.Size(int(h.ChunkSize), 4096))
+func (m *Manager) roomFor(shardLoc Location, h *erasure.Header) error {
+	need := shardOnDrive(h.Layout())
 	for _, ho := range shardLoc.Holders {
 		v, ok := m.fleet.Drive(ho.Drive)
 		if !ok {
