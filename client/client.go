@@ -76,8 +76,11 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Tries <= 0 {
 		cfg.Tries = 6
 	}
+	// Blobs go to agents over the data path's own transport; calls to
+	// fleetd are Connect, over HTTP/2.
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
-	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: hc}, http: hc, located: map[uint64]located{}, coded: map[uint64]*codedVolume{}}
+	dc := &http.Client{Transport: datapath.NewTransport(cfg.TLS, 64)}
+	c := &Client{cfg: cfg, data: &datapath.Client{HTTP: dc}, http: hc, located: map[uint64]located{}, coded: map[uint64]*codedVolume{}}
 	for _, a := range cfg.Fleet {
 		c.fleet = append(c.fleet, fleetv1connect.NewVolumeServiceClient(hc, "https://"+a))
 	}
@@ -85,7 +88,10 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Close drops idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.http.CloseIdleConnections()
+	c.data.HTTP.CloseIdleConnections()
+}
 
 // Errors callFleet returns when no fleetd server gave an answer, wrapped
 // with each server's error.

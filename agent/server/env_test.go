@@ -7,13 +7,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/shingle-storage/shingle/agent/datapath"
 	"io"
 	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/shingle-storage/shingle/agent/datapath"
 	"github.com/shingle-storage/shingle/agent/record"
 	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
@@ -104,13 +104,10 @@ func newTestEnvWith(tb testing.TB, dd DevDrives, adjust func(*Config)) *testEnv 
 // newClient is a client of its own (own connections) of the API, over
 // HTTP/2 if h2, else HTTP/1.1.
 func (e *testEnv) newClient(h2 bool) *http.Client {
-	cfg := e.clientTLS.Clone()
-	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: h2, MaxIdleConnsPerHost: 64,
-		WriteBufferSize: 256 << 10, ReadBufferSize: 256 << 10}
 	if !h2 {
-		cfg.NextProtos = []string{"http/1.1"}
-		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		return &http.Client{Transport: datapath.NewTransport(e.clientTLS, 64), Timeout: 60 * time.Second}
 	}
+	tr := &http.Transport{TLSClientConfig: e.clientTLS.Clone(), ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 

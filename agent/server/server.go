@@ -1,23 +1,24 @@
 package server
 
 import (
-	"connectrpc.com/connect"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/shingle-storage/shingle/agent/health/monitor"
-	"github.com/shingle-storage/shingle/internal/tracing"
-	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"connectrpc.com/connect"
+	"github.com/shingle-storage/shingle/agent/datapath"
+	"github.com/shingle-storage/shingle/agent/health/monitor"
 	"github.com/shingle-storage/shingle/api/agent/v1/agentv1connect"
 	"github.com/shingle-storage/shingle/fleetd/pki"
+	"github.com/shingle-storage/shingle/internal/tracing"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Config configures a Server.
@@ -92,6 +93,8 @@ func New(cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent TLS: %w", err)
 	}
+	// Blobs go out in full-size records from a connection's first byte.
+	serverTLS.DynamicRecordSizingDisabled = true
 	s := &Server{cfg: cfg, drives: ds, metrics: newMetrics(ds), log: cfg.Logger}
 	mux := http.NewServeMux()
 	s.scrubs = newScrubber(ds, s.metrics.reg, cfg.Logger)
@@ -103,13 +106,16 @@ func New(cfg Config) (_ *Server, err error) {
 		Handler:           requireClientCert(mux),
 		TLSConfig:         serverTLS,
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       withSocket,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("agent API: %w; pick a free --addr", err)
 	}
-	s.ln = tls.NewListener(ln, serverTLS)
+	// Connections are datapath.Sockets beneath their TLS, which the data
+	// path's handlers find in their requests' contexts.
+	s.ln = tls.NewListener(datapath.Listen(ln), serverTLS)
 	if cfg.Fleet.Addr != "" {
 		clientTLS, err := pki.ClientConfig(cfg.TLS)
 		if err != nil {

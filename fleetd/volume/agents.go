@@ -33,7 +33,8 @@ func NewAgents(tlsConf *tls.Config, opts ...connect.ClientOption) *Agents {
 		MaxIdleConnsPerHost: 16,
 		IdleConnTimeout:     90 * time.Second,
 	}}
-	return &Agents{Data: &datapath.Client{HTTP: hc}, http: hc, ctl: map[string]agentv1connect.ExtentServiceClient{}, opts: opts}
+	dc := &http.Client{Transport: datapath.NewTransport(tlsConf, 16)}
+	return &Agents{Data: &datapath.Client{HTTP: dc}, http: hc, ctl: map[string]agentv1connect.ExtentServiceClient{}, opts: opts}
 }
 
 // Control returns the extent control client of the agent at addr.
@@ -49,4 +50,7 @@ func (a *Agents) Control(addr string) agentv1connect.ExtentServiceClient {
 }
 
 // Close drops idle connections.
-func (a *Agents) Close() { a.http.CloseIdleConnections() }
+func (a *Agents) Close() {
+	a.http.CloseIdleConnections()
+	a.Data.HTTP.CloseIdleConnections()
+}
