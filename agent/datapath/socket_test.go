@@ -142,7 +142,7 @@ func TestSocketCorkGathersWrites(t *testing.T) {
 		t.Fatalf("writes reached the socket while corked: %v", got)
 	}
 	write(socketBuf-11_000+1, 'd') // a byte too many to gather: the gathered bytes go first
-	write(2*socketBuf, 'e')       // more than a buffer: what is gathered, then this, go at once
+	write(2*socketBuf, 'e')        // more than a buffer: what is gathered, then this, go at once
 	if err := sock.Uncork(); err != nil {
 		t.Fatal(err)
 	}
