@@ -8,6 +8,11 @@
 // larger still: they stream straight from the drive to the socket with a
 // checksum beside them, and curl can fetch them. Control calls (create,
 // seal, list) are Connect, in api/agent/v1.
+//
+// Moving those bytes costs CPU more than anything else the agent does, so
+// the package also holds the connections they travel on: NewTransport,
+// the HTTP transport callers use, and Socket, the TCP connection beneath
+// TLS on both ends, which reads ahead and gathers writes.
 package datapath
 
 import (

@@ -23,8 +23,9 @@ import (
 )
 
 // BenchmarkAPI measures blob puts and gets through the agent's API: 16
-// clients, each with a connection of its own (HTTP/1.1 over TLS 1.3 with
-// client certificates, on loopback), against one in-process agent on three
+// clients, each with a connection of its own (the data path's transport,
+// datapath.NewTransport: HTTP/1.1 over TLS 1.3 with client certificates,
+// on loopback), against one in-process agent on three
 // emulated drives (files on local disk, 256 MiB zones, 4 per extent, as
 // the agent's defaults), spreading blobs over the drives. Each client
 // sends a put's CRC32C and checks a get's. The same number of puts or gets

@@ -20,15 +20,25 @@ func withSocket(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// corkResponse corks the socket of an HTTP/1.x request, so that the
-// records of a large Write to the response reach the kernel together (see
-// datapath.Socket), and returns the function that uncorks it. An HTTP/2
-// request's connection is shared with other streams and is left alone.
-func corkResponse(r *http.Request) (uncork func()) {
-	s, ok := r.Context().Value(socketKey{}).(*datapath.Socket)
-	if !ok || r.ProtoMajor != 1 {
-		return func() {}
+// corkedWriter writes to the response of r with the socket of an HTTP/1.x
+// request corked, so that the TLS records of a large Write reach the
+// kernel together (see datapath.Socket). An HTTP/2 request's connection
+// is shared with other streams and is left alone.
+type corkedWriter struct {
+	w http.ResponseWriter
+	r *http.Request
+}
+
+// Write implements io.Writer.
+func (c corkedWriter) Write(p []byte) (int, error) {
+	s, ok := c.r.Context().Value(socketKey{}).(*datapath.Socket)
+	if !ok || c.r.ProtoMajor != 1 {
+		return c.w.Write(p)
 	}
 	s.Cork()
-	return func() { _ = s.Uncork() }
+	n, err := c.w.Write(p)
+	if uerr := s.Uncork(); err == nil {
+		err = uerr
+	}
+	return n, err
 }

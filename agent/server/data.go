@@ -188,8 +188,7 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	h.Set(datapath.HeaderCRC32C, datapath.FormatCRC(sum))
-	defer corkResponse(r)()
-	_, _ = w.Write(data)
+	_, _ = corkedWriter{w, r}.Write(data)
 	p.metrics.done(br.drive.ID, "get", len(data), "")
 }
 
@@ -260,9 +259,7 @@ func (p *dataPath) readRange(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 		}
 		crc = crc32.Update(crc, datapath.Castagnoli, part)
-		uncork := corkResponse(r)
-		_, err := w.Write(part)
-		uncork()
+		_, err := corkedWriter{w, r}.Write(part)
 		c.done()
 		if err != nil {
 			return // the client went away

@@ -19,7 +19,7 @@ func (p *dataPath) streamBlobs(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, "stream", err)
 		return
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
+	bw := bufio.NewWriterSize(corkedWriter{w, r}, 1<<20)
 	started, n, bytes := false, 0, 0
 	var frame []byte
 	err = d.Store.LiveBlobs(r.Context(), id, func(key record.Key, blob []byte) error {
