@@ -51,7 +51,9 @@ func NewTransport(cfg *tls.Config, maxPerAgent int) *http.Transport {
 				c.ServerName = host
 			}
 			tc := tls.Client(sock, c)
-			if err := tc.HandshakeContext(ctx); err != nil {
+			hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
 				_ = raw.Close()
 				return nil, err
 			}
@@ -62,6 +64,10 @@ func NewTransport(cfg *tls.Config, maxPerAgent int) *http.Transport {
 		ReadBufferSize:      64 << 10,
 	}
 }
+
+// handshakeTimeout bounds a connection's TLS handshake, as
+// http.Transport's TLSHandshakeTimeout does for its own dials.
+const handshakeTimeout = 10 * time.Second
 
 // corkedTLS is a TLS connection over a Socket, whose Writes are corked:
 // the records of one Write reach the kernel together.
