@@ -19,8 +19,10 @@ import (
 //     bytes at a time.
 //
 // Its buffers come from a pool and go back to it as soon as they are
-// empty, so an idle connection holds none. Loopback measurements put the
-// two at a fifth of the CPU the TLS transport of a put takes.
+// empty, so an idle connection holds none. On loopback, with 16 TLS
+// streams of 256 KiB writes, the two took the CPU per GB moved from
+// 0.93–0.99 to 0.79–0.83 CPU-seconds; agent/README has what they, and the
+// transport, did for the agent's API.
 type Socket struct {
 	net.Conn
 
