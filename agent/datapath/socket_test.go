@@ -6,9 +6,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // tcpPair is a connected pair of loopback TCP sockets.
@@ -39,11 +43,25 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	return client, server
 }
 
-// countingConn counts the writes that reach the socket.
+// countingConn counts the reads and writes that reach the socket.
 type countingConn struct {
 	net.Conn
 	mu     sync.Mutex
 	writes []int
+	reads  int
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// SyscallConn hands out the socket's descriptor, as the TCP connection
+// beneath would.
+func (c *countingConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
@@ -59,12 +77,24 @@ func (c *countingConn) count() []int {
 	return append([]int(nil), c.writes...)
 }
 
+// countingPool is a bufferPool that counts the buffers out on loan.
+type countingPool struct {
+	syncPool
+	out atomic.Int32
+}
+
+func (p *countingPool) get() *[socketBuf]byte  { p.out.Add(1); return p.syncPool.get() }
+func (p *countingPool) put(b *[socketBuf]byte) { p.out.Add(-1); p.syncPool.put(b) }
+
 // TestSocketReadsAheadInOrder reads a stream written in pieces of every
 // size through a Socket, with reads of every size (some larger than its
-// buffer), and checks the bytes and the end of the stream.
+// buffer), and checks the bytes, the end of the stream, and that reads
+// went to the kernel a buffer at a time.
 func TestSocketReadsAheadInOrder(t *testing.T) {
 	c, s := tcpPair(t)
-	sock := NewSocket(s)
+	counted := &countingConn{Conn: s}
+	pool := &countingPool{}
+	sock := newSocket(counted, pool)
 	rng := rand.New(rand.NewPCG(1, 2))
 	want := make([]byte, 3*socketBuf+12345)
 	for i := range want {
@@ -100,8 +130,55 @@ func TestSocketReadsAheadInOrder(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("read %d bytes, not the %d written, or not the same ones", len(got), len(want))
 	}
-	if sock.in != nil {
-		t.Error("the socket keeps its read-ahead buffer after reading everything")
+	if n := pool.out.Load(); n != 0 {
+		t.Errorf("the socket keeps %d buffers after reading everything", n)
+	}
+	// Reads of at most 70,000 bytes would take at least len(want)/70,000
+	// reads of the kernel without reading ahead.
+	if n := counted.reads; n >= len(want)/70_000 {
+		t.Errorf("%d reads reached the kernel for %d bytes: the socket does not read ahead", n, len(want))
+	}
+}
+
+// TestSocketIdleHoldsNoBuffer checks that a read waiting for bytes holds
+// no buffer: an idle connection, or one that never sends anything, costs
+// no memory beyond the kernel's.
+func TestSocketIdleHoldsNoBuffer(t *testing.T) {
+	c, s := tcpPair(t)
+	pool := &countingPool{}
+	sock := newSocket(s, pool)
+	got := make(chan string, 1)
+	go func() {
+		p := make([]byte, 100)
+		n, err := sock.Read(p)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(p[:n])
+	}()
+	time.Sleep(100 * time.Millisecond) // the read is waiting
+	if n := pool.out.Load(); n != 0 {
+		t.Fatalf("a read waiting for bytes holds %d buffers", n)
+	}
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g != "hello" {
+		t.Fatalf("read %q, want hello", g)
+	}
+	if n := pool.out.Load(); n != 0 {
+		t.Fatalf("after reading every byte the socket holds %d buffers", n)
+	}
+	// A read deadline still ends a wait.
+	if err := sock.SetReadDeadline(time.Now().Add(50 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sock.Read(make([]byte, 100)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a read past its deadline: %v, want a deadline error", err)
+	}
+	if n := pool.out.Load(); n != 0 {
+		t.Fatalf("after a timed-out read the socket holds %d buffers", n)
 	}
 }
 

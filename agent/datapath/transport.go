@@ -61,7 +61,6 @@ func NewTransport(cfg *tls.Config, maxPerAgent int) *http.Transport {
 		},
 		MaxIdleConnsPerHost: maxPerAgent,
 		IdleConnTimeout:     90 * time.Second,
-		ReadBufferSize:      64 << 10,
 	}
 }
 
@@ -76,14 +75,36 @@ type corkedTLS struct {
 	sock *Socket
 }
 
-// Write writes p as TLS records, gathered beneath and sent together.
+// Write writes p as TLS records, gathered beneath and sent together. If
+// the last send fails, the TLS connection has counted records that never
+// left; when none of this Write's bytes reached the kernel it returns 0,
+// as a plain TLS write would, so net/http knows nothing was sent and may
+// retry the request on another connection.
 func (c *corkedTLS) Write(p []byte) (int, error) {
+	sent := c.sock.Sent()
 	c.sock.Cork()
 	n, err := c.Conn.Write(p)
-	if ferr := c.sock.Uncork(); err == nil {
-		err = ferr
+	if ferr := c.sock.Uncork(); ferr != nil {
+		if c.sock.Sent() == sent {
+			n = 0
+		}
+		if err == nil {
+			err = ferr
+		}
 	}
 	return n, err
+}
+
+// Close closes the connection. While a corked write is still being sent
+// (the TLS connection's own Write has returned, so it does not know), it
+// closes the socket first, as a TLS connection does when closed during
+// one of its writes: sending the close_notify alert would wait for the
+// stuck write, up to crypto/tls's 5 s limit.
+func (c *corkedTLS) Close() error {
+	if c.sock.Writing() {
+		_ = c.sock.Conn.Close()
+	}
+	return c.Conn.Close()
 }
 
 // ReadFrom writes what r holds. net/http hands a request's body over this
@@ -99,8 +120,8 @@ func (c *corkedTLS) ReadFrom(r io.Reader) (int64, error) {
 			return n, err
 		}
 	}
-	buf := socketBufs.Get().(*[socketBuf]byte)
-	defer socketBufs.Put(buf)
+	buf := c.sock.bufs.get()
+	defer c.sock.bufs.put(buf)
 	return io.CopyBuffer(writerOnly{c}, r, buf[:])
 }
 

@@ -24,6 +24,12 @@ func withSocket(ctx context.Context, c net.Conn) context.Context {
 // request corked, so that the TLS records of a large Write reach the
 // kernel together (see datapath.Socket). An HTTP/2 request's connection
 // is shared with other streams and is left alone.
+//
+// The last gathered bytes are sent after the TLS connection's Write has
+// returned, so a server Close while they wait for a client that stopped
+// reading waits for them, up to crypto/tls's 5 s limit on its close
+// alert. Shutdown closes only idle connections, which hold no such bytes;
+// only a Close, after a Shutdown ran out of time, can meet it.
 type corkedWriter struct {
 	w http.ResponseWriter
 	r *http.Request
