@@ -26,7 +26,9 @@ import (
 //   - Its connections are Sockets beneath their TLS: they read ahead, and
 //     the records of a Write are gathered and sent together.
 //   - A body in memory (a *bytes.Reader, say) is encrypted from where it
-//     is, not copied through the transport's buffers first.
+//     is, not copied through the transport's buffers first; only what
+//     fits beside the headers in a 16 KiB write buffer is, so a small
+//     blob and its headers go out as one TLS record.
 //   - Full-size TLS records from a connection's first byte (no dynamic
 //     record sizing, which helps a browser render early and not a blob).
 func NewTransport(cfg *tls.Config, maxPerAgent int) *http.Transport {
@@ -61,6 +63,7 @@ func NewTransport(cfg *tls.Config, maxPerAgent int) *http.Transport {
 		},
 		MaxIdleConnsPerHost: maxPerAgent,
 		IdleConnTimeout:     90 * time.Second,
+		WriteBufferSize:     16 << 10,
 	}
 }
 
