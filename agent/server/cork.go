@@ -28,8 +28,9 @@ func withSocket(ctx context.Context, c net.Conn) context.Context {
 // The last gathered bytes are sent after the TLS connection's Write has
 // returned, so a server Close while they wait for a client that stopped
 // reading waits for them, up to crypto/tls's 5 s limit on its close
-// alert. Shutdown closes only idle connections, which hold no such bytes;
-// only a Close, after a Shutdown ran out of time, can meet it.
+// alert. Shutdown closes only idle connections, which hold no such bytes,
+// and the agent never calls Close (Run returns when Shutdown runs out of
+// time), so it does not meet this.
 type corkedWriter struct {
 	w http.ResponseWriter
 	r *http.Request
