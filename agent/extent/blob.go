@@ -7,6 +7,7 @@ import (
 
 	"github.com/shingle-storage/shingle/agent/index"
 	"github.com/shingle-storage/shingle/agent/record"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Blob is a buffer for one blob's bytes laid out as the record that will
@@ -16,6 +17,8 @@ import (
 // PutBlob writes the record from the same buffer: on a data path that
 // already spends its CPU on TLS and sockets, not copying every blob once
 // more is worth a tenth of the agent's time. Put and PutChecked copy.
+// GetBlob is the other way: it reads a blob's record into a pooled buffer
+// for a caller that sends the bytes on and is then done with them.
 //
 // A Blob is used by one goroutine; give it back with Release.
 type Blob struct {
@@ -61,4 +64,23 @@ func (s *Store) PutBlob(ctx context.Context, id uint64, key record.Key, b *Blob,
 		return index.Location{}, errors.New("extent: PutBlob was given a Blob made by another store; make it with this store's NewBlob")
 	}
 	return s.put(ctx, id, key, b.Bytes(), b.buf, sum)
+}
+
+// GetBlob is GetChecked for a caller that is done with the blob once it
+// has sent it on: the record is read into a buffer from the store's pool,
+// which Release gives back, rather than into fresh memory the runtime
+// must zero and later collect (6% of all CPU in a profile of the agent's
+// 4 MiB gets, clients' included). The Blob's Bytes are the blob.
+func (s *Store) GetBlob(ctx context.Context, key record.Key) (*Blob, uint32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	_, span := startSpan(ctx, "extent.Get")
+	_, payload, sum, buf, err := s.lookup(key, true, true)
+	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
+	endSpan(span, err)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &Blob{s: s, buf: buf, n: len(payload)}, sum, nil
 }

@@ -29,7 +29,7 @@ func (s *Store) GetChecked(ctx context.Context, key record.Key) ([]byte, uint32,
 		return nil, 0, err
 	}
 	_, span := startSpan(ctx, "extent.Get")
-	_, payload, sum, err := s.lookup(key, true)
+	_, payload, sum, _, err := s.lookup(key, true, false)
 	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
 	endSpan(span, err)
 	return payload, sum, err
@@ -37,25 +37,30 @@ func (s *Store) GetChecked(ctx context.Context, key record.Key) ([]byte, uint32,
 
 // find returns the location of key's live blob.
 func (s *Store) find(key record.Key) (index.Location, error) {
-	loc, _, _, err := s.lookup(key, false)
+	loc, _, _, buf, err := s.lookup(key, false, true)
+	if buf != nil {
+		s.bufs.put(buf)
+	}
 	return loc, err
 }
 
 // lookup finds key's live blob among the index's candidates by reading
 // each candidate record and comparing keys (the index holds only a tag).
-// With wantPayload it returns the blob and its checksum too.
-func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte, uint32, error) {
+// With wantPayload it returns the blob and its checksum too; with pooled,
+// the blob is in buf, a buffer from the store's pool the caller gives
+// back (see readRecord).
+func (s *Store) lookup(key record.Key, wantPayload, pooled bool) (loc index.Location, payload []byte, sum uint32, buf []byte, err error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return index.Location{}, nil, 0, ErrClosed
+		return index.Location{}, nil, 0, nil, ErrClosed
 	}
 	var cands []index.Location
 	s.idx.Find(key[:], func(l index.Location) bool { cands = append(cands, l); return true })
 	s.mu.Unlock()
 	var firstErr error
 	for _, loc := range cands {
-		h, payload, sum, err := s.readRecord(loc, wantPayload)
+		h, payload, sum, buf, err := s.readRecord(loc, wantPayload, pooled)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -63,24 +68,40 @@ func (s *Store) lookup(key record.Key, wantPayload bool) (index.Location, []byte
 			continue
 		}
 		if h.Type == record.TypeBlob && h.Key == key {
-			return loc, payload, sum, nil
+			return loc, payload, sum, buf, nil
+		}
+		if pooled {
+			s.bufs.put(buf)
 		}
 	}
 	if firstErr != nil {
-		return index.Location{}, nil, 0, firstErr
+		return index.Location{}, nil, 0, nil, firstErr
 	}
-	return index.Location{}, nil, 0, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
+	return index.Location{}, nil, 0, nil, fmt.Errorf("%w: key %x", ErrNotFound, key[:8])
 }
 
 // readRecord reads and verifies the record at loc; with wantPayload false
-// it reads only the first block (header).
-func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header, []byte, uint32, error) {
+// it reads only the first block (header). It reads into buf, which it
+// returns: with pooled, a buffer from the store's pool that the caller
+// gives back (readRecord does so itself when it fails); otherwise memory
+// of the call's own, which the payload may be handed out in.
+func (s *Store) readRecord(loc index.Location, wantPayload, pooled bool) (h record.Header, payload []byte, sum uint32, buf []byte, err error) {
 	bs := s.lay.info.LogicalBlockSize
 	n := bs
 	if wantPayload {
 		n = record.Size(int(loc.Length), bs)
 	}
-	buf := zoned.AlignedBuffer(n, bs)
+	if pooled {
+		buf = s.bufs.get(n)
+		defer func() {
+			if err != nil {
+				s.bufs.put(buf)
+				buf = nil
+			}
+		}()
+	} else {
+		buf = zoned.AlignedBuffer(n, bs)
+	}
 	if _, err := s.dev.ReadAt(buf, s.lay.deviceOffset(int(loc.Extent), loc.Offset)); err != nil {
 		s.mu.Lock()
 		e := s.slots[loc.Extent]
@@ -88,23 +109,22 @@ func (s *Store) readRecord(loc index.Location, wantPayload bool) (record.Header,
 		if e != nil {
 			s.zoneFailed(e, int(loc.Offset/s.lay.info.ZoneSize), err)
 		}
-		return record.Header{}, nil, 0, err
+		return record.Header{}, nil, 0, buf, err
 	}
 	if !wantPayload {
 		h, err := record.DecodeHeader(buf)
 		if err != nil {
-			return record.Header{}, nil, 0, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+			return record.Header{}, nil, 0, buf, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
 		}
-		return h, nil, 0, nil
+		return h, nil, 0, buf, nil
 	}
-	h, payload, _, err := record.Decode(buf, bs)
+	h, payload, _, err = record.Decode(buf, bs)
 	if err != nil {
-		return record.Header{}, nil, 0, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
+		return record.Header{}, nil, 0, buf, fmt.Errorf("%w at extent slot %d offset %d: %v", ErrCorrupt, loc.Extent, loc.Offset, err)
 	}
-	// buf is this call's own, so the payload is handed out in place rather
-	// than copied; its capacity is clipped so an append cannot reach the
-	// checksum after it.
-	return h, payload[:len(payload):len(payload)], record.PayloadChecksum(buf, h), nil
+	// The payload is handed out in place rather than copied; its capacity
+	// is clipped so an append cannot reach the checksum after it.
+	return h, payload[:len(payload):len(payload)], record.PayloadChecksum(buf, h), buf, nil
 }
 
 // recordFunc receives one record of an extent: its offset in the extent,

@@ -179,11 +179,13 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 	}
 	// The checksum sent is the one the drive held for the blob, which the
 	// read checked against the bytes.
-	data, sum, err := br.drive.Store.GetChecked(r.Context(), br.key)
+	blob, sum, err := br.drive.Store.GetBlob(r.Context(), br.key)
 	if err != nil {
 		p.fail(w, r, br.drive, "get", err)
 		return
 	}
+	defer blob.Release()
+	data := blob.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
