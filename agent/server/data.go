@@ -178,14 +178,27 @@ func (p *dataPath) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The checksum sent is the one the drive held for the blob, which the
-	// read checked against the bytes.
-	blob, sum, err := br.drive.Store.GetBlob(r.Context(), br.key)
+	// read checked against the bytes. Over HTTP/1.x the blob is read into
+	// a pooled buffer, given back once written: a Write there has encrypted
+	// the bytes when it returns. An HTTP/2 Write can return (its stream
+	// reset) while the connection's writer still holds the bytes, so there
+	// the blob gets memory of its own.
+	var data []byte
+	var sum uint32
+	if r.ProtoMajor == 1 {
+		var blob *extent.Blob
+		blob, sum, err = br.drive.Store.GetBlob(r.Context(), br.key)
+		if err == nil {
+			defer blob.Release()
+			data = blob.Bytes()
+		}
+	} else {
+		data, sum, err = br.drive.Store.GetChecked(r.Context(), br.key)
+	}
 	if err != nil {
 		p.fail(w, r, br.drive, "get", err)
 		return
 	}
-	defer blob.Release()
-	data := blob.Bytes()
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.Itoa(len(data)))
