@@ -7,7 +7,6 @@ import (
 
 	"github.com/shingle-storage/shingle/agent/index"
 	"github.com/shingle-storage/shingle/agent/record"
-	"go.opentelemetry.io/otel/attribute"
 )
 
 // Blob is a buffer for one blob's bytes laid out as the record that will
@@ -72,13 +71,7 @@ func (s *Store) PutBlob(ctx context.Context, id uint64, key record.Key, b *Blob,
 // must zero and later collect (6% of all CPU in a profile of the agent's
 // 4 MiB gets, clients' included). The Blob's Bytes are the blob.
 func (s *Store) GetBlob(ctx context.Context, key record.Key) (*Blob, uint32, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, 0, err
-	}
-	_, span := startSpan(ctx, "extent.Get")
-	_, payload, sum, buf, err := s.lookup(key, true, true)
-	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
-	endSpan(span, err)
+	payload, sum, buf, err := s.get(ctx, key, true)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -25,14 +25,21 @@ func (s *Store) Get(ctx context.Context, key record.Key) ([]byte, error) {
 // holds it, which this read has checked against the bytes: a caller that
 // sends the blob on with its checksum need not compute it again.
 func (s *Store) GetChecked(ctx context.Context, key record.Key) ([]byte, uint32, error) {
+	payload, sum, _, err := s.get(ctx, key, false)
+	return payload, sum, err
+}
+
+// get reads key's live blob and its checksum; with pooled, into buf, a
+// buffer from the store's pool (see lookup).
+func (s *Store) get(ctx context.Context, key record.Key, pooled bool) (payload []byte, sum uint32, buf []byte, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	_, span := startSpan(ctx, "extent.Get")
-	_, payload, sum, _, err := s.lookup(key, true, false)
+	_, payload, sum, buf, err = s.lookup(key, true, pooled)
 	span.SetAttributes(attribute.Int("shingle.bytes", len(payload)))
 	endSpan(span, err)
-	return payload, sum, err
+	return payload, sum, buf, err
 }
 
 // find returns the location of key's live blob.
