@@ -41,7 +41,9 @@ type Socket struct {
 	r, w int
 
 	// writing counts corks not yet uncorked, and a flush after the last
-	// one: a writer the TLS connection above no longer knows of.
+	// one: a writer the TLS connection above no longer knows of once its
+	// own Write has returned; closing it then would wait for the write
+	// (see corkedTLS.Close).
 	writing atomic.Int32
 	// sent counts the bytes handed to the kernel.
 	sent atomic.Int64
@@ -192,15 +194,6 @@ func (s *Socket) Uncork() error {
 	}
 	return s.flushLocked()
 }
-
-// Writing reports whether a Cork is in force or its gathered bytes are
-// being sent. A TLS connection above does not know of such a write once
-// its own Write has returned; closing it then would wait for the write
-// (see corkedTLS.Close).
-func (s *Socket) Writing() bool { return s.writing.Load() > 0 }
-
-// Sent returns how many bytes the Socket has handed to the kernel.
-func (s *Socket) Sent() int64 { return s.sent.Load() }
 
 // Write implements net.Conn.
 func (s *Socket) Write(p []byte) (int, error) {

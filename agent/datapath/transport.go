@@ -84,11 +84,11 @@ type corkedTLS struct {
 // as a plain TLS write would, so net/http knows nothing was sent and may
 // retry the request on another connection.
 func (c *corkedTLS) Write(p []byte) (int, error) {
-	sent := c.sock.Sent()
+	sent := c.sock.sent.Load()
 	c.sock.Cork()
 	n, err := c.Conn.Write(p)
 	if ferr := c.sock.Uncork(); ferr != nil {
-		if c.sock.Sent() == sent {
+		if c.sock.sent.Load() == sent {
 			n = 0
 		}
 		if err == nil {
@@ -104,7 +104,7 @@ func (c *corkedTLS) Write(p []byte) (int, error) {
 // one of its writes: sending the close_notify alert would wait for the
 // stuck write, up to crypto/tls's 5 s limit.
 func (c *corkedTLS) Close() error {
-	if c.sock.Writing() {
+	if c.sock.writing.Load() > 0 {
 		_ = c.sock.Conn.Close()
 	}
 	return c.Conn.Close()
