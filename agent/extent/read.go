@@ -207,6 +207,17 @@ func (s *Store) ReadRange(id uint64, off int64, p []byte) error {
 	return err
 }
 
+// Info returns extent id, and whether the drive has it.
+func (s *Store) Info(id uint64) (Info, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byID[id]
+	if e == nil {
+		return Info{}, false
+	}
+	return s.infoOf(e), true
+}
+
 // List returns every extent.
 func (s *Store) List() []Info {
 	s.mu.Lock()

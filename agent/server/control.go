@@ -149,10 +149,8 @@ func (c *control) GetScrub(ctx context.Context, req *connect.Request[agentv1.Get
 
 // stat finds extent id on d.
 func stat(d *Drive, id uint64) (*agentv1.Extent, error) {
-	for _, in := range d.Store.List() {
-		if in.ID == id {
-			return extentProto(d, in), nil
-		}
+	if in, ok := d.Store.Info(id); ok {
+		return extentProto(d, in), nil
 	}
 	return nil, connectError(fmt.Errorf("%w: drive %s has no extent %d; ListExtents shows its extents", extent.ErrNotFound, d.ID, id))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/shingle-storage/shingle/agent/health/iotime"
 	"github.com/shingle-storage/shingle/agent/health/monitor"
 	"github.com/shingle-storage/shingle/agent/health/smart"
+	"github.com/shingle-storage/shingle/agent/label"
 	"github.com/shingle-storage/shingle/zoned"
 )
 
@@ -83,8 +84,7 @@ func (d *Drive) Close() error {
 // hold: free extents less the one kept for compaction. It is what fleetd
 // places new volume members against.
 func (d *Drive) FreeBytes() uint64 {
-	l := d.Store.Label()
-	return uint64(d.Store.Stat().CreatableExtents) * uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
+	return uint64(d.Store.Stat().CreatableExtents) * extentCapacity(d.Store.Label())
 }
 
 // PoolRoomBytes is about how many more bytes of shards the drive's open
@@ -99,9 +99,11 @@ func (d *Drive) PoolRoomBytes() uint64 { return d.pool.room(d.Store) }
 // drive, it bounds the drive's free space even while the agent's last
 // report of it lags.
 func (d *Drive) UsableBytes() uint64 {
-	l := d.Store.Label()
-	return uint64(d.Store.Stat().UsableExtents) * uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity)
+	return uint64(d.Store.Stat().UsableExtents) * extentCapacity(d.Store.Label())
 }
+
+// extentCapacity is how many bytes an extent of a drive labelled l holds.
+func extentCapacity(l label.Label) uint64 { return uint64(l.ZonesPerExtent) * uint64(l.ZoneCapacity) }
 
 // CapacityBytes is how many bytes the drive's zones hold.
 func (d *Drive) CapacityBytes() uint64 {

@@ -83,18 +83,13 @@ func (p *shardPool) room(s *extent.Store) uint64 {
 	if p.cur == 0 {
 		in, ok = p.leftOpen(s)
 	} else {
-		for _, x := range s.List() {
-			if x.ID == p.cur {
-				in, ok = x, x.State == extent.StateOpen
-			}
-		}
+		in, ok = s.Info(p.cur)
+		ok = ok && in.State == extent.StateOpen
 	}
 	if !ok {
 		return 0
 	}
-	l := s.Label()
-	size := int64(l.ZonesPerExtent) * int64(l.ZoneCapacity)
-	return uint64(max(size-in.Used, 0))
+	return uint64(max(int64(extentCapacity(s.Label()))-in.Used, 0))
 }
 
 // nextID gives out the next pool extent id: above every pool extent on

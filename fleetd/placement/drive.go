@@ -52,13 +52,10 @@ func (d Drive) tier(loadWeight float64) int64 {
 
 // fits reports whether the drive can take a member under rule r. What
 // the rule keeps free is kept for shards, so the open pool extent's room
-// counts towards it.
+// counts towards it, and towards a shard member; a replica needs its
+// bytes outside the pool.
 func (d Drive) fits(r Rule) bool {
-	free := d.FreeBytes
-	if r.Shards {
-		free += d.PoolRoomBytes
-	}
-	return d.InService && free >= r.MemberBytes && d.FreeBytes+d.PoolRoomBytes >= r.need()
+	return d.InService && d.FreeBytes+d.PoolRoomBytes >= r.need() && (r.Shards || d.FreeBytes >= r.MemberBytes)
 }
 
 // take subtracts a member under rule r from the drive's free space: a

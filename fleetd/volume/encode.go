@@ -155,7 +155,7 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 		}
 		readErr = fmt.Errorf("reading replica on drive %s: %w", src.Drive, err)
 	}
-	if enc == nil && gone == len(sources) && gone == len(loc.Holders) {
+	if enc == nil && gone == len(loc.Holders) {
 		b, err := newBuilder(0)
 		if err != nil {
 			return 0, err

@@ -84,13 +84,14 @@ func (m *Manager) create(ctx context.Context) (Location, error) {
 		if p, err = m.planner(st); err != nil {
 			return
 		}
-		key := uint64(len(st.Volumes())) + uint64(time.Now().UnixNano())
+		vols := st.Volumes()
+		key := uint64(len(vols)) + uint64(time.Now().UnixNano())
 		// Each replica's drive keeps room for a shard, to compact the
 		// coded volumes it holds shards of (room.go).
 		drives, err = p.Place(placement.Rule{Width: m.opts.Replicas, Domain: m.opts.Domain, MemberBytes: m.opts.VolumeBytes,
 			KeepFree: shardBudget(m.opts.VolumeBytes, m.opts.Code), Key: key})
 		if err == nil {
-			err = m.roomToEncode(st, p)
+			err = m.roomToEncode(st, vols, p)
 		}
 	})
 	if err != nil {

@@ -57,19 +57,20 @@ func shardOnDrive(l erasure.Layout) uint64 {
 
 // roomToEncode checks, in planner p's view with a new open volume's
 // replicas already taken from it, that the fleet can still encode every
-// volume of st not yet encoded and the new one, and then compact one. A
+// volume of st (vols, its volumes) not yet encoded and the new one, and
+// then compact one. A
 // fleet with fewer domains in service than the code is wide cannot encode
 // at all, whatever the room; new volumes are not held back for that. The
 // domains are counted in the state, not in p: p also leaves out drives
 // that are out of reach or refused an extent a moment ago, which says
 // nothing of the fleet's shape.
-func (m *Manager) roomToEncode(st *state.State, p *placement.Planner) error {
+func (m *Manager) roomToEncode(st *state.State, vols []state.Volume, p *placement.Planner) error {
 	width := m.opts.Code.Width()
 	if placement.Domains(placement.Candidates(st, nil), placement.Rule{Width: width, Domain: m.opts.Domain}) < width {
 		return nil
 	}
 	pending := uint64(1)
-	for _, v := range st.Volumes() {
+	for _, v := range vols {
 		if v.State != state.VolumeEncoded {
 			pending++
 		}
