@@ -60,8 +60,11 @@ type fleet struct {
 // runningAgent is one host's agent.
 type runningAgent struct {
 	host, rack, addr, drives string
-	cancel                   context.CancelFunc
-	done                     chan struct{}
+	// smart, if set, is a file of SMART samples its drive replays
+	// (agentserver.ReplaySMART).
+	smart  string
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // fleetShape says how big a fleet to run. The drive and volume sizes
@@ -259,6 +262,11 @@ func (f *fleet) startAgent(a *runningAgent) {
 	drives, err := agentserver.DevDrives{Dir: a.drives, Count: 1, Size: f.shape.driveBytes, ZoneSize: f.shape.zone, ZonesPerExtent: f.shape.zonesPerExtent}.Open(quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a.smart != "" {
+		if err := agentserver.ReplaySMART(drives, []string{a.smart}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv, err := agentserver.New(agentserver.Config{Addr: a.addr, TLS: cert, Drives: drives, Logger: agentLog(),
 		Health:    monitor.Config{Interval: 300 * time.Millisecond},

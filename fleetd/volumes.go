@@ -46,6 +46,12 @@ func volumeOptions(c *cli.Context) (volume.Options, error) {
 	if o.RepairWorkers = c.Int("repair-workers"); o.RepairWorkers < 1 {
 		return o, fmt.Errorf("--repair-workers %d: give 1 or more", o.RepairWorkers)
 	}
+	switch o.DrainFailing = c.Int("drain-failing"); {
+	case o.DrainFailing < 0:
+		return o, fmt.Errorf("--drain-failing %d: give how many drives may drain at once, or 0 to never drain a drive on the agent's word", o.DrainFailing)
+	case o.DrainFailing == 0:
+		o.DrainFailing = -1 // Options: negative turns it off
+	}
 	switch f := c.Float64("compact-deleted"); {
 	case f < 0 || f > 1:
 		return o, fmt.Errorf("--compact-deleted %v: give a share from 0 to 1, such as 0.2, or 0 to never compact", f)

@@ -30,7 +30,7 @@ func (f volumeFleet) Host(id string) volume.HostView {
 
 func (f volumeFleet) Drive(id string) (volume.DriveView, bool) {
 	r, ok := f.s.live.Drive(id)
-	return volume.DriveView{Report: placement.Report{FreeBytes: r.FreeBytes, PoolRoomBytes: r.PoolRoomBytes, Load: r.Load}, Health: r.Health, BadExtents: r.BadExtents}, ok
+	return volume.DriveView{Report: placement.Report{FreeBytes: r.FreeBytes, PoolRoomBytes: r.PoolRoomBytes, Load: r.Load}, Health: r.Health, HealthReasons: r.HealthReasons, BadExtents: r.BadExtents}, ok
 }
 
 // volumeService serves VolumeService: leases, locations, seals and the

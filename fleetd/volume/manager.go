@@ -48,15 +48,22 @@ type DriveView struct {
 	// Report is its free space and load, for placement.
 	Report placement.Report
 	// Health is the agent's verdict: ok, suspect, failing, or failed (the
-	// drive no longer reads or writes).
-	Health string
+	// drive no longer reads or writes); HealthReasons say why, worst
+	// first.
+	Health        string
+	HealthReasons []string
 	// BadExtents are extents its scrubs found damaged.
 	BadExtents []uint64
 }
 
-// HealthFailed is the health an agent reports for a drive that no longer
-// reads or writes (every zone offline, or the device gone).
-const HealthFailed = "failed"
+// The healths an agent reports for a drive that matter to the leader:
+// HealthFailed for one that no longer reads or writes (every zone
+// offline, or the device gone), HealthFailing for one expected to fail
+// soon.
+const (
+	HealthFailed  = "failed"
+	HealthFailing = "failing"
+)
 
 // Options tune the manager. The zero value of each field means its
 // default.
@@ -94,6 +101,15 @@ type Options struct {
 	// CrossCheck is how often the leader compares what the state places
 	// on each drive with what its agent holds (10m).
 	CrossCheck time.Duration
+	// DrainFailing is how many drives the leader may have draining at
+	// once of its own accord: a drive in service whose agent reports it
+	// failing (the predictor's probability past its threshold, a SMART
+	// attribute past the drive's own, an NVMe critical warning) is moved to
+	// draining while fewer drives than this are draining, for whatever
+	// reason (2). A negative value turns it off. The bound keeps a
+	// mistaken verdict fleet-wide (a bad model, a firmware bug in SMART
+	// reporting) from draining the fleet.
+	DrainFailing int
 	// CompactDeleted is the fraction of a coded volume's blobs that must
 	// be deleted before its image is rewritten without them (0.2); a
 	// negative value turns compaction off.
@@ -133,6 +149,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CrossCheck == 0 {
 		o.CrossCheck = 10 * time.Minute
+	}
+	if o.DrainFailing == 0 {
+		o.DrainFailing = 2
 	}
 	if o.CompactDeleted == 0 {
 		o.CompactDeleted = 0.2

@@ -75,7 +75,8 @@ func tolerance(s state.Scheme) int {
 	return c.Tolerance()
 }
 
-// findRepairs lists the volumes that lost members, least margin first. A
+// findRepairs lists the volumes that lost members, least margin first,
+// and then the members to move off draining drives (see findDrains). A
 // volume one loss from data loss does not wait for the grace period: its
 // unreachable members count as lost at once.
 func (m *Manager) findRepairs() []Task {
@@ -110,7 +111,7 @@ func (m *Manager) findRepairs() []Task {
 		}
 	})
 	sort.SliceStable(tasks, func(i, j int) bool { return tasks[i].Margin < tasks[j].Margin })
-	return tasks
+	return append(tasks, m.findDrains()...)
 }
 
 // repair marks drives their agents report failed as failed, then
@@ -118,8 +119,16 @@ func (m *Manager) findRepairs() []Task {
 // time: a dead drive's members belong to many volumes, and rebuilding
 // them one after another would leave the fleet's other drives idle while
 // the volumes wait at a reduced margin.
-func (m *Manager) repair(ctx context.Context) {
+//
+// Moves off draining drives queue behind the repairs. They start only
+// before drainUntil (none with the zero time): a drain loses no
+// redundancy, and a big drive's can take hours, so like encoding it gets
+// a slice of the loop and leaves the rest queued, and shown, for the next.
+// Draining drives that no placement names any more are then marked
+// drained.
+func (m *Manager) repair(ctx context.Context, drainUntil time.Time) {
 	m.failDeadDrives(ctx)
+	m.drainFailingDrives(ctx)
 	tasks := m.findRepairs()
 	m.mu.Lock()
 	m.status.queued = tasks
@@ -128,7 +137,7 @@ func (m *Manager) repair(ctx context.Context) {
 	for range min(m.opts.RepairWorkers, len(tasks)) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				t, ok := m.nextRepair()
+				t, ok := m.nextRepair(drainUntil)
 				if !ok {
 					return
 				}
@@ -138,13 +147,20 @@ func (m *Manager) repair(ctx context.Context) {
 		})
 	}
 	wg.Wait()
+	if !drainUntil.IsZero() {
+		m.finishDrains(ctx)
+	}
 }
 
-// nextRepair takes the most urgent queued repair and marks it running.
-func (m *Manager) nextRepair() (*Task, bool) {
+// nextRepair takes the most urgent queued repair and marks it running; a
+// drain only before drainUntil.
+func (m *Manager) nextRepair(drainUntil time.Time) (*Task, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.status.queued) == 0 {
+		return nil, false
+	}
+	if m.status.queued[0].Drain && !time.Now().Before(drainUntil) {
 		return nil, false
 	}
 	t := m.status.queued[0]
@@ -219,7 +235,11 @@ func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
 			m.status.rate = m.status.rate[1:]
 		}
 		m.mu.Unlock()
-		m.log.Info("repaired volume member", "volume", t.Volume, "member", idx, "lost_drive", loc.Holders[idx].Drive,
+		msg := "repaired volume member"
+		if t.Drain {
+			msg = "moved volume member off a draining drive"
+		}
+		m.log.Info(msg, "volume", t.Volume, "member", idx, "lost_drive", loc.Holders[idx].Drive,
 			"bytes", n, "took", time.Since(start).Round(time.Millisecond), "reads", t.Reads)
 	}
 	return nil

@@ -9,17 +9,19 @@ import (
 
 // Run does the background work of volumes until ctx ends: it seals open
 // volumes that are old or have a member that cannot take writes, repairs
-// volumes that lost members, encodes sealed volumes, and compacts coded
-// volumes with many deleted blobs. The server runs it while it is leader.
+// volumes that lost members, encodes sealed volumes, moves members off
+// draining drives, and compacts coded volumes with many deleted blobs.
+// The server runs it while it is leader.
 //
 // The work runs in one loop, so that no two kinds of it act on a volume
 // at once, in order of urgency: sealing (writers wait on it) and repair
 // (data waits on it at a reduced margin) come first and run to the end.
-// Encoding and compaction can have a long backlog (a fleet that ingests
-// faster than one leader encodes has one for good), so each stops
-// starting volumes after WorkSlice and leaves the rest to the next turn
-// of the loop: a drive that dies while hundreds of volumes wait to be
-// encoded is repaired after the volume being encoded, not after them all.
+// Encoding, draining and compaction can have a long backlog (a fleet that
+// ingests faster than one leader encodes has one for good; a 20 TB drive
+// holds thousands of members), so each stops starting volumes after
+// WorkSlice and leaves the rest to the next turn of the loop: a drive
+// that dies while hundreds of volumes wait to be encoded is repaired after
+// the volume being encoded, not after them all.
 func (m *Manager) Run(ctx context.Context) {
 	m.log.Info("volume manager running", "replicas", m.opts.Replicas, "code", m.opts.Code.String(),
 		"volume_bytes", m.opts.VolumeBytes, "domain", m.opts.Domain)
@@ -32,9 +34,9 @@ func (m *Manager) Run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		m.sealStale(ctx)
-		m.repair(ctx)
+		m.repair(ctx, time.Time{})
 		m.encodeSealed(ctx, time.Now().Add(m.opts.WorkSlice))
-		m.repair(ctx)
+		m.repair(ctx, time.Now().Add(m.opts.WorkSlice))
 		m.compactDeleted(ctx, time.Now().Add(m.opts.WorkSlice))
 		if time.Since(m.lastCheck) >= m.opts.CrossCheck {
 			m.crossCheck(ctx)
@@ -49,8 +51,9 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // sealStale seals open volumes older than MaxAge (counted from when this
-// leader first saw them) and open volumes with a member that cannot take
-// writes: a placement changes only on a sealed volume.
+// leader first saw them), open volumes with a member that cannot take
+// writes, and open volumes with a member on a draining drive: a placement
+// changes only on a sealed volume.
 func (m *Manager) sealStale(ctx context.Context) {
 	now := time.Now()
 	type job struct {
@@ -77,6 +80,8 @@ func (m *Manager) sealStale(ctx context.Context) {
 				jobs = append(jobs, job{v.ID, "open for " + m.opts.MaxAge.String()})
 			case m.lostMembers(loc, true) != nil:
 				jobs = append(jobs, job{v.ID, "a member cannot take writes"})
+			case len(drainingMembers(loc)) > 0:
+				jobs = append(jobs, job{v.ID, "a member's drive is draining"})
 			}
 		}
 	})

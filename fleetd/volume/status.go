@@ -19,6 +19,9 @@ type Task struct {
 	Margin int
 	// Reason says why the members count as lost.
 	Reason string
+	// Drain is set when the members are not lost but being moved off
+	// draining drives; the volume keeps its full margin meanwhile.
+	Drain bool
 	// DoneBytes and TotalBytes measure a running task's progress.
 	DoneBytes, TotalBytes uint64
 	// Reads is how many members one rebuilt member is read from.

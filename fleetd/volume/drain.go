@@ -1,0 +1,160 @@
+package volume
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/shingle-storage/shingle/fleetd/state"
+)
+
+// Draining moves every member off a drive that still works: one the
+// predictor flagged, one due for a firmware update, one an operator wants
+// out of its slot. An operator (or a policy) moves the drive to draining;
+// it takes no new member from then on. The leader seals the open volumes
+// it holds, then moves the members of sealed and coded volumes to other
+// drives with the repair machinery, and once no placement names the drive
+// it marks the drive drained: it can be pulled with no loss of
+// redundancy.
+//
+// A member is moved as a lost one is rebuilt, from its peers and not from
+// the draining drive: a drive suspected of failing should not carry the
+// move, and the move then works even if the drive dies half-way. It costs
+// what a repair costs (a coded shard is rebuilt from k others), where a
+// copy from the drive itself would read one member; that is left for a
+// drive that reads well, when it matters. Until a member's move commits,
+// the old one still serves reads and counts for the volume's margin, so a
+// drain never lowers redundancy, and moves queue behind the repairs of
+// volumes that lost members.
+//
+// The leader drains a drive of its own accord when its agent reports it
+// failing, up to Options.DrainFailing drives at once. An operator who
+// wants a failing drive kept serving moves it to suspect: the leader
+// drains only drives in service.
+
+// drainingMembers returns the positions of loc whose drives are draining.
+func drainingMembers(loc Location) []int {
+	var out []int
+	for _, h := range loc.Holders {
+		if h.DriveState == state.DriveDraining {
+			out = append(out, h.Index)
+		}
+	}
+	return out
+}
+
+// findDrains lists, as drain tasks, the sealed and coded volumes with
+// members on draining drives, volume by volume in id order. A volume with
+// a member lost, or whose host is unreachable, is left to repair first:
+// moving a member reads its peers.
+func (m *Manager) findDrains() []Task {
+	var tasks []Task
+	m.fleet.Read(func(st *state.State) {
+		if !anyDraining(st) {
+			return
+		}
+		for _, v := range st.Volumes() {
+			if v.State == state.VolumeOpen {
+				continue // sealed first (sealStale), then moved
+			}
+			loc := Locate(st, v, m.fleet.Host)
+			moving := drainingMembers(loc)
+			if len(moving) == 0 || m.lostMembers(loc, true) != nil {
+				continue
+			}
+			t := Task{Volume: v.ID, Scheme: v.Scheme, Margin: tolerance(v.Scheme), Drain: true, Lost: moving}
+			for _, i := range moving {
+				t.LostDrives = append(t.LostDrives, loc.Holders[i].Drive)
+			}
+			t.Reason = "drive " + strings.Join(t.LostDrives, ", ") + " is draining"
+			tasks = append(tasks, t)
+		}
+	})
+	return tasks
+}
+
+// anyDraining reports whether some drive of st is draining.
+func anyDraining(st *state.State) bool {
+	for _, d := range st.Drives() {
+		if d.State == state.DriveDraining {
+			return true
+		}
+	}
+	return false
+}
+
+// finishDrains marks drained the draining drives no placement names any
+// more.
+func (m *Manager) finishDrains(ctx context.Context) {
+	var done []string
+	m.fleet.Read(func(st *state.State) {
+		if !anyDraining(st) {
+			return
+		}
+		placed := map[string]bool{}
+		for _, v := range st.Volumes() {
+			for _, d := range v.Placement {
+				placed[d] = true
+			}
+		}
+		for _, d := range st.Drives() {
+			if d.State == state.DriveDraining && !placed[d.ID] {
+				done = append(done, d.ID)
+			}
+		}
+	})
+	sort.Strings(done)
+	for _, id := range done {
+		_, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDrained,
+			Reason: "drain finished: no volume has a member on it; it can be pulled"})
+		if err != nil {
+			// Refused if a volume was placed on it meanwhile (it cannot
+			// be: it takes no new member) or if an operator moved it
+			// elsewhere; either way the next turn looks again.
+			m.log.Warn("could not mark a drained drive drained", "drive", id, "err", err)
+			continue
+		}
+		m.log.Info("drive drained", "drive", id)
+	}
+}
+
+// drainFailingDrives moves to draining the drives in service whose agents
+// report them failing, while fewer than DrainFailing drives are draining.
+// The drive's reason names the agent's verdict and its worst finding.
+func (m *Manager) drainFailingDrives(ctx context.Context) {
+	if m.opts.DrainFailing < 0 {
+		return
+	}
+	var failing []string
+	draining := 0
+	m.fleet.Read(func(st *state.State) {
+		for _, d := range st.Drives() {
+			switch d.State {
+			case state.DriveDraining:
+				draining++
+			case state.DriveInService:
+				if v, ok := m.fleet.Drive(d.ID); ok && v.Health == HealthFailing {
+					failing = append(failing, d.ID)
+				}
+			}
+		}
+	})
+	for i, id := range failing {
+		if draining >= m.opts.DrainFailing {
+			m.log.Warn("drives reported failing wait for a drain to finish", "drives", failing[i:],
+				"draining", draining, "limit", m.opts.DrainFailing)
+			return
+		}
+		v, _ := m.fleet.Drive(id)
+		why := "agent reports it failing"
+		if len(v.HealthReasons) > 0 {
+			why += ": " + v.HealthReasons[0]
+		}
+		if _, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDraining, Reason: why}); err != nil {
+			m.log.Warn("could not start draining a failing drive", "drive", id, "err", err)
+			continue
+		}
+		draining++
+		m.log.Warn("drive failing; draining it", "drive", id, "why", why)
+	}
+}
