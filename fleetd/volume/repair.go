@@ -222,6 +222,9 @@ func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
 		if !ok {
 			return nil // deleted meanwhile
 		}
+		if t.Drain && loc.Holders[idx].DriveState != state.DriveDraining {
+			continue // the drain was cancelled, or the drive failed: a repair then
+		}
 		start := time.Now()
 		n, err := m.rebuildMember(ctx, loc, t, idx)
 		if err != nil {
