@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,21 +14,25 @@ import (
 	"github.com/shingle-storage/shingle/fleetd/state"
 )
 
-// TestDrainMovesEveryMember drains a drive that holds shards of encoded
-// volumes and a replica of an open one, as an operator does with a drive
-// the predictor flags: the open volume is sealed, every member moves to
-// other drives while every blob reads back, the drive becomes drained on
-// its own once no placement names it, and the extents it held are
-// deleted. Then another host's agent restarts with a failing drive's
-// SMART history, and the leader drains that drive without being asked.
+// TestDrainMovesEveryMember drains, at once, four drives holding shards
+// of one RS(6,3) volume, one more than it can lose, and one of them a
+// replica of an open volume, as an operator does before pulling drives:
+// the open volume is sealed, every member moves to other drives while
+// every blob reads back, each drive becomes drained on its own once no
+// placement names it, and the replica extents they held are deleted.
+// The operator retires them. Then another host's agent restarts with a
+// failing drive's SMART history, and the leader drains that drive without
+// being asked (the repair grace is long, so nothing but the drain moves
+// its members).
 func TestDrainMovesEveryMember(t *testing.T) {
-	f := startFleet(t, fleetShape{hosts: 11, code: state.RS(6, 3)})
+	f := startFleet(t, fleetShape{hosts: 14, code: state.RS(6, 3), repairGrace: 10 * time.Minute})
 	ctx := context.Background()
 	coded := f.put(30, 700<<10)
 	f.sealAndEncode()
 	replicated := f.put(6, 300<<10)
 
-	// The drive of an open volume's replica that holds the most shards.
+	// The drive of an open volume's replica that holds the most shards,
+	// and three more shard holders of one of its coded volumes.
 	holds := map[string]int{}
 	var open []string
 	for _, v := range f.volumes() {
@@ -39,55 +44,76 @@ func TestDrainMovesEveryMember(t *testing.T) {
 			}
 		}
 	}
-	drive := ""
+	first := ""
 	for _, d := range open {
-		if drive == "" || holds[d] > holds[drive] {
-			drive = d
+		if first == "" || holds[d] > holds[first] {
+			first = d
 		}
 	}
-	if drive == "" || holds[drive] == 0 {
+	if first == "" || holds[first] == 0 {
 		t.Fatalf("no drive holds both a replica of an open volume and a shard (open: %v, shards: %v)", open, holds)
 	}
-	host := f.drivesOf()[drive]
-	t.Logf("draining %s on %s: %d shards and a replica", drive, host, holds[drive])
+	drain := []string{first}
+	for _, v := range f.volumes() {
+		if v.GetState() == "encoded" && slices.Contains(v.GetPlacement(), first) {
+			for _, d := range v.GetPlacement() {
+				if len(drain) < 4 && d != first {
+					drain = append(drain, d)
+				}
+			}
+			break
+		}
+	}
+	owner := f.drivesOf()
+	t.Logf("draining %v (hosts %s, %s, %s, %s)", drain, owner[drain[0]], owner[drain[1]], owner[drain[2]], owner[drain[3]])
 
-	if _, err := f.fleet.SetDriveState(ctx, connect.NewRequest(&fleetv1.SetDriveStateRequest{Id: drive, State: "draining", Reason: "test"})); err != nil {
-		t.Fatal(err)
+	for _, d := range drain {
+		if _, err := f.fleet.SetDriveState(ctx, connect.NewRequest(&fleetv1.SetDriveStateRequest{Id: d, State: "draining", Reason: "test"})); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.checkAll(coded, "draining")
 	f.checkAll(replicated, "draining")
-
-	f.waitDrained(drive)
+	for _, d := range drain {
+		f.waitDrained(d)
+	}
 	f.checkAll(coded, "drained")
 	f.checkAll(replicated, "drained")
-	f.eventually("the drained drive's extents deleted", 60*time.Second, func() error {
-		if stale := f.fleetExtents(f.agents[host]); len(stale) > 0 {
-			return fmt.Errorf("%s still holds extents %v that no placement names", host, stale)
+	for _, d := range drain {
+		f.eventually("the drained drive's extents deleted", 60*time.Second, func() error {
+			if stale := f.fleetExtents(f.agents[owner[d]]); len(stale) > 0 {
+				return fmt.Errorf("%s still holds extents %v that no placement names", owner[d], stale)
+			}
+			return nil
+		})
+		if _, err := f.fleet.SetDriveState(ctx, connect.NewRequest(&fleetv1.SetDriveStateRequest{Id: d, State: "retired", Reason: "pulled"})); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
+	}
 
 	// A drive whose agent reports it failing is drained by the leader.
-	sick := f.hostWithShards(host)
-	a := f.agents[sick]
-	a.stop()
-	a.smart = filepath.Join("..", "agent", "health", "smart", "testdata", "failing-ata.json")
-	f.startAgent(a)
+	sick := f.hostWithShards(owner[drain[0]], owner[drain[1]], owner[drain[2]], owner[drain[3]])
 	var sickDrive string
-	for d, h := range f.drivesOf() {
+	for d, h := range owner {
 		if h == sick {
 			sickDrive = d
 		}
 	}
+	a := f.agents[sick]
+	a.stop()
+	a.smart = filepath.Join("..", "agent", "health", "smart", "testdata", "failing-ata.json")
+	f.startAgent(a)
 	f.eventually("the failing drive draining", 60*time.Second, func() error {
 		res, err := f.fleet.GetDrive(ctx, connect.NewRequest(&fleetv1.GetDriveRequest{Id: sickDrive}))
 		if err != nil {
 			return err
 		}
-		if d := res.Msg.GetDrive(); d.GetState() != "draining" && d.GetState() != "drained" {
+		d := res.Msg.GetDrive()
+		switch {
+		case d.GetState() == "in_service":
 			return fmt.Errorf("%s is %s (health %s)", sickDrive, d.GetState(), d.GetReport().GetHealth())
-		} else if !strings.HasPrefix(d.GetReason(), "agent reports it failing: ") && d.GetState() == "draining" {
-			return fmt.Errorf("draining, but the reason given is %q", d.GetReason())
+		case !strings.Contains(d.GetReason(), "agent reports it failing: "):
+			return fmt.Errorf("%s is %s, but the reason given is %q", sickDrive, d.GetState(), d.GetReason())
 		}
 		return nil
 	})
@@ -110,7 +136,7 @@ func (f *fleet) waitDrained(drive string) {
 			st, _ := f.vols.GetRepairStatus(ctx, connect.NewRequest(&fleetv1.GetRepairStatusRequest{}))
 			return fmt.Errorf("%s is %s (repairs: %v)", drive, d.GetState(), st.Msg)
 		}
-		if r := res.Msg.GetDrive().GetReason(); !strings.Contains(r, "drain finished") {
+		if r := res.Msg.GetDrive().GetReason(); !strings.HasPrefix(r, "drain finished") {
 			return fmt.Errorf("drained, but the reason given is %q", r)
 		}
 		return nil

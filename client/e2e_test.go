@@ -89,6 +89,9 @@ type fleetShape struct {
 	workSlice  time.Duration
 	// crossCheck is fleetd's cross-check interval (0: a second).
 	crossCheck time.Duration
+	// repairGrace is how long fleetd waits for an unreachable host
+	// before repairing its members (0: 3 s).
+	repairGrace time.Duration
 }
 
 // withDefaults fills in the e2e sizes for the fields left zero.
@@ -107,6 +110,9 @@ func (s fleetShape) withDefaults() fleetShape {
 	}
 	if s.crossCheck == 0 {
 		s.crossCheck = time.Second
+	}
+	if s.repairGrace == 0 {
+		s.repairGrace = 3 * time.Second
 	}
 	return s
 }
@@ -155,7 +161,7 @@ func startFleet(t testing.TB, shape fleetShape) *fleet {
 	srv, err := fleetserver.Open(fleetserver.Config{
 		ID: "fleet-1", Dir: filepath.Join(f.dir, "fleet-1"), RaftAddr: raftAddr, APIAddr: f.api, TLS: node,
 		Bootstrap: true, Timing: raftnode.LoopbackTiming(), HeartbeatInterval: 500 * time.Millisecond,
-		HeartbeatTimeout: 2 * time.Second, RepairGrace: 3 * time.Second, Logger: fleetLog(),
+		HeartbeatTimeout: 2 * time.Second, RepairGrace: shape.repairGrace, Logger: fleetLog(),
 		Volumes: volume.Options{Code: shape.code, VolumeBytes: uint64(shape.volumeBytes()), Domain: placement.DomainHost, OpenVolumes: shape.openVolumes,
 			MaxAge: time.Hour, Interval: 300 * time.Millisecond, CrossCheck: shape.crossCheck,
 			RepairBytesPerSecond: shape.repairRate, WorkSlice: shape.workSlice},

@@ -129,7 +129,7 @@ func (v *volumeService) GetRepairStatus(ctx context.Context, req *connect.Reques
 	st := s.volumes.Status()
 	out := &fleetv1.GetRepairStatusResponse{Repaired: st.Repaired, Failed: st.Failed, RepairedBytes: st.RepairedBytes,
 		BytesPerSecond: st.BytesPerSecond, Encoded: st.Encoded, EncodeWaiting: uint32(st.EncodeWaiting),
-		Compacted: st.Compacted, CompactedBytes: st.CompactedBytes}
+		Compacted: st.Compacted, CompactedBytes: st.CompactedBytes, Moved: st.Moved, MovedBytes: st.MovedBytes}
 	cc := st.CrossCheck
 	out.CrossCheck = &fleetv1.CrossCheck{Drives: uint32(cc.Drives), Missing: cc.Missing, Orphaned: cc.Orphaned, OrphansDeleted: cc.OrphansDeleted}
 	if !cc.At.IsZero() {
@@ -165,7 +165,7 @@ func locationOf(loc volume.Location) *fleetv1.Location {
 // taskOf converts a repair task for the API.
 func taskOf(t volume.Task) *fleetv1.RepairTask {
 	out := &fleetv1.RepairTask{Volume: uint64(t.Volume), Scheme: t.Scheme.String(), LostDrives: t.LostDrives, Margin: int32(t.Margin),
-		Reason: t.Reason, DoneBytes: t.DoneBytes, TotalBytes: t.TotalBytes, Reads: uint32(t.Reads), LastError: t.LastError}
+		Reason: t.Reason, DoneBytes: t.DoneBytes, TotalBytes: t.TotalBytes, Reads: uint32(t.Reads), LastError: t.LastError, Drain: t.Drain}
 	for _, i := range t.Lost {
 		out.Lost = append(out.Lost, uint32(i))
 	}

@@ -12,6 +12,10 @@ const (
 // misbehaving client cannot bloat every snapshot.
 const maxTextLen = 1024
 
+// MaxTextLen is the most bytes a free-text field of a command (a model,
+// a firmware revision, a reason) may hold.
+const MaxTextLen = maxTextLen
+
 // AddDrive records a drive an agent discovered in one of its host's slots.
 // The drive starts provisioning.
 type AddDrive struct {

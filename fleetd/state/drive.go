@@ -49,8 +49,9 @@ func driveTransitions(from DriveState) []DriveState {
 	case DriveSuspect:
 		return []DriveState{DriveInService, DriveDraining, DriveFailed}
 	case DriveDraining:
-		// Back to in_service cancels a drain that is no longer wanted.
-		return []DriveState{DriveInService, DriveDrained, DriveFailed}
+		// Back to in_service cancels a drain that is no longer wanted;
+		// to suspect, cancels it but keeps new volumes off the drive.
+		return []DriveState{DriveInService, DriveSuspect, DriveDrained, DriveFailed}
 	case DriveDrained:
 		// Back to provisioning re-qualifies a drive that was drained for a
 		// firmware update or a false alarm.

@@ -52,6 +52,11 @@ func (m *Manager) compactDeleted(ctx context.Context, until time.Time) {
 		if lost := m.lostMembers(loc, false); len(lost) > 0 {
 			continue
 		}
+		// Nor is a volume with a member on a draining drive rewritten:
+		// the new image would go to that drive, to be moved again.
+		if len(drainingMembers(loc)) > 0 {
+			continue
+		}
 		start := time.Now()
 		freed, err := m.Compact(ctx, loc)
 		if err != nil {

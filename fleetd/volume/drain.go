@@ -2,8 +2,10 @@ package volume
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shingle-storage/shingle/fleetd/state"
 )
@@ -45,8 +47,9 @@ func drainingMembers(loc Location) []int {
 
 // findDrains lists, as drain tasks, the sealed and coded volumes with
 // members on draining drives, volume by volume in id order. A volume with
-// a member lost, or whose host is unreachable, is left to repair first:
-// moving a member reads its peers.
+// another member lost, or on an unreachable host, is left to repair
+// first: moving a member reads its peers. The draining members' own
+// reachability does not matter, since they are not read.
 func (m *Manager) findDrains() []Task {
 	var tasks []Task
 	m.fleet.Read(func(st *state.State) {
@@ -59,7 +62,14 @@ func (m *Manager) findDrains() []Task {
 			}
 			loc := Locate(st, v, m.fleet.Host)
 			moving := drainingMembers(loc)
-			if len(moving) == 0 || m.lostMembers(loc, true) != nil {
+			if len(moving) == 0 {
+				continue
+			}
+			held := false
+			for i := range m.lostMembers(loc, true) {
+				held = held || !slices.Contains(moving, i)
+			}
+			if held {
 				continue
 			}
 			t := Task{Volume: v.ID, Scheme: v.Scheme, Margin: tolerance(v.Scheme), Drain: true, Lost: moving}
@@ -84,9 +94,10 @@ func anyDraining(st *state.State) bool {
 }
 
 // finishDrains marks drained the draining drives no placement names any
-// more.
+// more, keeping why they were drained in the reason.
 func (m *Manager) finishDrains(ctx context.Context) {
 	var done []string
+	why := map[string]string{}
 	m.fleet.Read(func(st *state.State) {
 		if !anyDraining(st) {
 			return
@@ -100,13 +111,17 @@ func (m *Manager) finishDrains(ctx context.Context) {
 		for _, d := range st.Drives() {
 			if d.State == state.DriveDraining && !placed[d.ID] {
 				done = append(done, d.ID)
+				why[d.ID] = d.Reason
 			}
 		}
 	})
 	sort.Strings(done)
 	for _, id := range done {
-		_, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDrained,
-			Reason: "drain finished: no volume has a member on it; it can be pulled"})
+		reason := "drain finished: no volume has a member on it; it can be pulled"
+		if why[id] != "" {
+			reason += " (drained because: " + why[id] + ")"
+		}
+		_, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDrained, Reason: truncate(reason, state.MaxTextLen)})
 		if err != nil {
 			// Refused if a volume was placed on it meanwhile (it cannot
 			// be: it takes no new member) or if an operator moved it
@@ -119,8 +134,12 @@ func (m *Manager) finishDrains(ctx context.Context) {
 }
 
 // drainFailingDrives moves to draining the drives in service whose agents
-// report them failing, while fewer than DrainFailing drives are draining.
-// The drive's reason names the agent's verdict and its worst finding.
+// report them failing, while fewer than DrainFailing drives are draining
+// or drained: a drained drive counts until an operator moves it on
+// (awaiting replacement, retired, or provisioned again), so that drains
+// the leader starts on its own stop at DrainFailing drives until someone
+// looks. The drive's reason names the agent's verdict and its worst
+// finding.
 func (m *Manager) drainFailingDrives(ctx context.Context) {
 	if m.opts.DrainFailing < 0 {
 		return
@@ -130,7 +149,7 @@ func (m *Manager) drainFailingDrives(ctx context.Context) {
 	m.fleet.Read(func(st *state.State) {
 		for _, d := range st.Drives() {
 			switch d.State {
-			case state.DriveDraining:
+			case state.DriveDraining, state.DriveDrained:
 				draining++
 			case state.DriveInService:
 				if v, ok := m.fleet.Drive(d.ID); ok && v.Health == HealthFailing {
@@ -139,22 +158,44 @@ func (m *Manager) drainFailingDrives(ctx context.Context) {
 			}
 		}
 	})
+	var waiting []string
 	for i, id := range failing {
 		if draining >= m.opts.DrainFailing {
-			m.log.Warn("drives reported failing wait for a drain to finish", "drives", failing[i:],
-				"draining", draining, "limit", m.opts.DrainFailing)
-			return
+			waiting = failing[i:]
+			break
 		}
 		v, _ := m.fleet.Drive(id)
 		why := "agent reports it failing"
 		if len(v.HealthReasons) > 0 {
 			why += ": " + v.HealthReasons[0]
 		}
-		if _, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDraining, Reason: why}); err != nil {
+		if _, err := m.fleet.Propose(ctx, &state.SetDriveState{ID: id, State: state.DriveDraining, Reason: truncate(why, state.MaxTextLen)}); err != nil {
 			m.log.Warn("could not start draining a failing drive", "drive", id, "err", err)
 			continue
 		}
 		draining++
 		m.log.Warn("drive failing; draining it", "drive", id, "why", why)
 	}
+	// Said once for each change in the drives kept waiting, not at every
+	// turn of the loop.
+	m.mu.Lock()
+	changed := !slices.Equal(waiting, m.drainWaiting)
+	m.drainWaiting = waiting
+	m.mu.Unlock()
+	if changed && len(waiting) > 0 {
+		m.log.Warn("drives reported failing are not drained: as many drives as --drain-failing allows are draining or drained; retire or replace those, or drain these by hand",
+			"drives", waiting, "limit", m.opts.DrainFailing)
+	}
+}
+
+// truncate cuts s to at most n bytes, at a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }

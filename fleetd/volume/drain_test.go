@@ -2,6 +2,7 @@ package volume
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -22,9 +23,10 @@ func (f *applyingFleet) Propose(_ context.Context, c state.Command) (state.Resul
 
 // TestDrainFailingDrivesKeepsToItsLimit reports three drives in service
 // failing while an operator drains a fourth, with DrainFailing 2: one of
-// them starts draining, with the agent's reason, and the others wait until
-// a drain finishes. A suspect drive reported failing is left to its
-// operator, and with DrainFailing off nothing is drained.
+// them starts draining, with the agent's reason, and the others wait, also
+// once the drains have finished: a drained drive counts until an operator
+// moves it on. A suspect drive reported failing is left to its operator,
+// and with DrainFailing off nothing is drained.
 func TestDrainFailingDrivesKeepsToItsLimit(t *testing.T) {
 	st := state.New()
 	cmds := []state.Command{
@@ -55,13 +57,13 @@ func TestDrainFailingDrivesKeepsToItsLimit(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	off := New(f, nil, Options{DrainFailing: -1}, nil)
+	off := New(f, nil, Options{DrainFailing: -1}, slog.New(slog.DiscardHandler))
 	off.drainFailingDrives(ctx)
 	if got, want := states(), "d1=draining d2=in_service d3=in_service d4=in_service d5=suspect"; got != want {
 		t.Fatalf("with DrainFailing off: %s, want %s", got, want)
 	}
 
-	m := New(f, nil, Options{DrainFailing: 2}, nil)
+	m := New(f, nil, Options{DrainFailing: 2}, slog.New(slog.DiscardHandler))
 	m.drainFailingDrives(ctx)
 	if got, want := states(), "d1=draining d2=draining d3=in_service d4=in_service d5=suspect"; got != want {
 		t.Fatalf("after one turn: %s, want %s", got, want)
@@ -75,11 +77,69 @@ func TestDrainFailingDrivesKeepsToItsLimit(t *testing.T) {
 		t.Fatalf("at the limit: %s, want %s", got, want)
 	}
 
-	// d1 holds no volume: finishing drains marks it drained, which makes
-	// room for one more.
+	// Neither holds a volume: both become drained, keeping why, and still
+	// count.
 	m.finishDrains(ctx)
 	m.drainFailingDrives(ctx)
-	if got, want := states(), "d1=drained d2=drained d3=draining d4=draining d5=suspect"; got != want {
+	if got, want := states(), "d1=drained d2=drained d3=in_service d4=in_service d5=suspect"; got != want {
 		t.Fatalf("after the drains finished: %s, want %s", got, want)
+	}
+	d2, _ = st.Drive("d2")
+	if !strings.HasPrefix(d2.Reason, "drain finished") || !strings.Contains(d2.Reason, "SMART attribute 5") {
+		t.Errorf("drained d2's reason is %q; it should say the drain finished, and why it was drained", d2.Reason)
+	}
+	// An operator retires d1: room for one more.
+	if _, err := st.Apply(&state.SetDriveState{ID: "d1", State: state.DriveRetired}); err != nil {
+		t.Fatal(err)
+	}
+	m.drainFailingDrives(ctx)
+	if got, want := states(), "d1=retired d2=drained d3=draining d4=in_service d5=suspect"; got != want {
+		t.Fatalf("after d1 was retired: %s, want %s", got, want)
+	}
+}
+
+// TestLeftoverPlacedAgainIsKept checks placedAgain, which keeps a
+// leftover member from being deleted once the state names it again (a
+// drain cancelled, then the member placed back on its old drive): the
+// same replica extent, or the same shard and epoch, on the same drive.
+func TestLeftoverPlacedAgainIsKept(t *testing.T) {
+	st := state.New()
+	cmds := []state.Command{
+		&state.AddSite{ID: "s"}, &state.AddRoom{ID: "m", Site: "s"}, &state.AddRow{ID: "w", Room: "m"},
+		&state.AddRack{ID: "r", Row: "w"}, &state.AddHost{ID: "h", Rack: "r", Address: "a:1"},
+		&state.SetHostState{ID: "h", State: state.HostInService},
+	}
+	for _, d := range []string{"d0", "d1", "d2", "d3"} {
+		cmds = append(cmds, &state.AddDrive{ID: d, Host: "h", Slot: d, CapacityBytes: 1 << 40, Model: "m"},
+			&state.SetDriveState{ID: d, State: state.DriveInService})
+	}
+	cmds = append(cmds,
+		&state.CreateVolume{Scheme: state.Replication(2), Placement: []string{"d0", "d1"}, MemberBytes: 1 << 20},
+		&state.CreateVolume{Scheme: state.Replication(2), Placement: []string{"d2", "d3"}, MemberBytes: 1 << 20},
+		&state.SealVolume{ID: 2},
+		&state.EncodeVolume{ID: 2, ExpectedGeneration: 1, Scheme: state.RS(2, 1), Placement: []string{"d0", "d1", "d2"}, MemberBytes: 1 << 20})
+	for _, c := range cmds {
+		if _, err := st.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := New(&fakeFleet{st: st}, nil, Options{}, nil)
+	rep, _ := st.Volume(1)
+	coded, _ := st.Volume(2)
+	for _, c := range []struct {
+		name string
+		l    leftover
+		want bool
+	}{
+		{"a replica on a drive that holds it", leftover{h: Holder{Index: 0, Drive: "d1", Extent: ExtentOf(rep, 0)}, vol: rep}, true},
+		{"a replica on a drive that does not", leftover{h: Holder{Index: 1, Drive: "d3", Extent: ExtentOf(rep, 1)}, vol: rep}, false},
+		{"a shard where the same shard is", leftover{h: Holder{Index: 2, Drive: "d2", Extent: ExtentOf(coded, 2)}, vol: coded}, true},
+		{"a shard where another shard is", leftover{h: Holder{Index: 1, Drive: "d2", Extent: ExtentOf(coded, 1)}, vol: coded}, false},
+		{"a shard of an older epoch", leftover{h: Holder{Index: 2, Drive: "d2", Extent: ExtentOf(coded, 2)}, vol: func() state.Volume { v := coded; v.Epoch++; return v }()}, false},
+		{"a member of a volume deleted since", leftover{h: Holder{Index: 0, Drive: "d0", Extent: 99 << 16}, vol: state.Volume{ID: 99}}, false},
+	} {
+		if got := m.placedAgain(c.l); got != c.want {
+			t.Errorf("%s: placedAgain is %v, want %v", c.name, got, c.want)
+		}
 	}
 }

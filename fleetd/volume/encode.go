@@ -80,6 +80,9 @@ func (m *Manager) dropLeftovers(ctx context.Context) {
 	m.leftovers = nil
 	m.mu.Unlock()
 	for _, l := range todo {
+		if m.placedAgain(l) {
+			continue // taken back: it is a live member now
+		}
 		if err := m.dropMember(ctx, l.vol, l.h); err != nil && l.tries < maxLeftoverTries {
 			l.tries++
 			m.mu.Lock()
@@ -87,6 +90,32 @@ func (m *Manager) dropLeftovers(ctx context.Context) {
 			m.mu.Unlock()
 		}
 	}
+}
+
+// placedAgain reports whether the current state names l's member again:
+// the same drive holding the same data, a replica's extent or a shard of
+// the same index and epoch. A drive whose drain was cancelled, or a
+// drained drive brought back into service, can be chosen for its old
+// member before the leftover is deleted; deleting it then would delete a
+// live member.
+func (m *Manager) placedAgain(l leftover) bool {
+	placed := false
+	m.fleet.Read(func(st *state.State) {
+		v, ok := st.Volume(l.vol.ID)
+		if !ok {
+			return
+		}
+		for i, d := range v.Placement {
+			if d != l.h.Drive || ExtentOf(v, i) != l.h.Extent {
+				continue
+			}
+			if l.h.Extent == datapath.PoolExtent && (i != l.h.Index || v.Epoch != l.vol.Epoch) {
+				continue // another shard, or another epoch's, in the same pool
+			}
+			placed = true
+		}
+	})
+	return placed
 }
 
 // Encode erasure codes the sealed volume at loc: it seals the replicas on

@@ -101,14 +101,15 @@ type Options struct {
 	// CrossCheck is how often the leader compares what the state places
 	// on each drive with what its agent holds (10m).
 	CrossCheck time.Duration
-	// DrainFailing is how many drives the leader may have draining at
-	// once of its own accord: a drive in service whose agent reports it
-	// failing (the predictor's probability past its threshold, a SMART
-	// attribute past the drive's own, an NVMe critical warning) is moved to
-	// draining while fewer drives than this are draining, for whatever
-	// reason (2). A negative value turns it off. The bound keeps a
-	// mistaken verdict fleet-wide (a bad model, a firmware bug in SMART
-	// reporting) from draining the fleet.
+	// DrainFailing is how many drives may be draining or drained before
+	// the leader stops draining drives of its own accord: a drive in
+	// service whose agent reports it failing (the predictor's probability
+	// past its threshold, a SMART attribute past the drive's own, an NVMe
+	// critical warning) is moved to draining while fewer drives than this
+	// are draining or drained, for whatever reason (2). A drained drive
+	// counts until an operator moves it on. A negative value turns it off.
+	// The bound keeps a mistaken verdict fleet-wide (a bad model, a
+	// firmware bug in SMART reporting) from draining the fleet.
 	DrainFailing int
 	// CompactDeleted is the fraction of a coded volume's blobs that must
 	// be deleted before its image is rewritten without them (0.2); a
@@ -170,17 +171,18 @@ type Manager struct {
 
 	createMu sync.Mutex // one volume creation at a time
 
-	mu        sync.Mutex
-	next      int                          // round robin over open volumes
-	seen      map[state.VolumeID]time.Time // when this leader first saw each open volume
-	retiring  map[state.VolumeID]bool      // open volumes being sealed
-	status    repairStatus                 // what the background work is doing
-	leftovers []leftover                   // extents to delete when their agents answer
-	missing   map[memberKey]bool           // members (memberID) the last cross-check did not find
-	damaged   map[memberKey]bool           // shards found unreadable in damaged pool extents
-	examined  map[memberKey]bool           // damaged pool extents whose shards were checked
-	lastCheck time.Time                    // when the last cross-check ran
-	refused   map[string]time.Time         // drives that refused a new extent, and when
+	mu           sync.Mutex
+	next         int                          // round robin over open volumes
+	seen         map[state.VolumeID]time.Time // when this leader first saw each open volume
+	retiring     map[state.VolumeID]bool      // open volumes being sealed
+	status       repairStatus                 // what the background work is doing
+	leftovers    []leftover                   // extents to delete when their agents answer
+	missing      map[memberKey]bool           // members (memberID) the last cross-check did not find
+	damaged      map[memberKey]bool           // shards found unreadable in damaged pool extents
+	examined     map[memberKey]bool           // damaged pool extents whose shards were checked
+	lastCheck    time.Time                    // when the last cross-check ran
+	refused      map[string]time.Time         // drives that refused a new extent, and when
+	drainWaiting []string                     // failing drives the last turn left undrained, for the log
 }
 
 // New returns a manager over fleet that reaches agents with agents.
@@ -206,7 +208,8 @@ func (m *Manager) planner(st *state.State) (*placement.Planner, error) {
 		return v.Report, ok
 	})
 	// A drive whose host stopped heartbeating, or that its agent reports
-	// failed, takes no new member. A host this leader has not heard from
+	// failed or failing, takes no new member (a failing one is drained,
+	// see drain.go, or waits for its turn). A host this leader has not heard from
 	// yet (it took office less than a heartbeat ago) is not held against
 	// it: refusing every placement for the first seconds after a failover
 	// would stop all writes, and a member that cannot be created is caught
@@ -214,7 +217,7 @@ func (m *Manager) planner(st *state.State) (*placement.Planner, error) {
 	for i := range cands {
 		h := m.fleet.Host(cands[i].Host)
 		v, _ := m.fleet.Drive(cands[i].ID)
-		if h.Reachability == Unreachable || v.Health == HealthFailed || m.refusedRecently(cands[i].ID) {
+		if h.Reachability == Unreachable || v.Health == HealthFailed || v.Health == HealthFailing || m.refusedRecently(cands[i].ID) {
 			cands[i].InService = false
 		}
 	}

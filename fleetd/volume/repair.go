@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,13 +227,27 @@ func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
 			continue // the drain was cancelled, or the drive failed: a repair then
 		}
 		start := time.Now()
-		n, err := m.rebuildMember(ctx, loc, t, idx)
+		// A lost member is rebuilt without the others lost with it. A
+		// member moved off a draining drive is rebuilt without itself
+		// only: the volume's other members, on draining drives or not,
+		// still hold their data, and a volume with more members on
+		// draining drives than it can lose must still move.
+		gone := t.Lost
+		if t.Drain {
+			gone = []int{idx}
+		}
+		n, err := m.rebuildMember(ctx, loc, t, idx, gone)
 		if err != nil {
 			return fmt.Errorf("member %d: %w", idx, err)
 		}
 		m.mu.Lock()
-		m.status.repaired++
-		m.status.repairedBytes += n
+		if t.Drain {
+			m.status.moved++
+			m.status.movedBytes += n
+		} else {
+			m.status.repaired++
+			m.status.repairedBytes += n
+		}
 		m.status.rate = append(m.status.rate, rateSample{bytes: n, took: time.Since(start), reads: t.Reads})
 		if len(m.status.rate) > 16 {
 			m.status.rate = m.status.rate[1:]
@@ -249,9 +264,9 @@ func (m *Manager) repairVolume(ctx context.Context, t *Task) error {
 }
 
 // rebuildMember places member idx of loc on a new drive, rebuilds it
-// there, checks it, and records the new placement. It returns the bytes
-// rebuilt.
-func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx int) (uint64, error) {
+// there without reading the members gone names, checks it, and records
+// the new placement. It returns the bytes rebuilt.
+func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx int, gone []int) (uint64, error) {
 	vol := loc.Volume
 	var drive string
 	var err error
@@ -272,7 +287,7 @@ func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx 
 	var target Holder
 	m.fleet.Read(func(st *state.State) { target = Locate(st, moved, m.fleet.Host).Holders[idx] })
 	lost := map[int]bool{}
-	for _, i := range t.Lost {
+	for _, i := range gone {
 		lost[i] = true
 	}
 	var n uint64
@@ -301,17 +316,28 @@ func (m *Manager) rebuildMember(ctx context.Context, loc Location, t *Task, idx 
 }
 
 // rebuildReplica copies every live blob of a surviving, sealed replica
-// into a fresh extent on the target drive, and seals it.
+// into a fresh extent on the target drive, and seals it. Replicas on
+// draining drives are read only when no other can be. A replica whose
+// extent is gone proves nothing by itself (it may have been lost behind
+// the fleet's back): as for Encode, the volume is taken for empty only if
+// every surviving replica's extent is gone.
 func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int]bool, target Holder, t *Task) (uint64, error) {
 	if err := m.freshExtent(ctx, target); err != nil {
 		return 0, err
 	}
+	var sources []Holder
+	for _, src := range loc.Holders {
+		if !lost[src.Index] && src.Address != "" {
+			sources = append(sources, src)
+		}
+	}
+	slices.SortStableFunc(sources, func(a, b Holder) int {
+		return cmp.Compare(b2i(a.DriveState == state.DriveDraining), b2i(b.DriveState == state.DriveDraining))
+	})
 	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	var errs []error
-	for _, src := range loc.Holders {
-		if lost[src.Index] || src.Address == "" {
-			continue
-		}
+	gone := 0
+	for _, src := range sources {
 		if err := m.sealExtent(ctx, src); err != nil {
 			errs = append(errs, fmt.Errorf("sealing the replica on %s: %w", src.Drive, err))
 			continue
@@ -333,7 +359,9 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 			return err
 		})
 		if isGone(err) {
-			err = nil // never written: nothing to copy
+			gone++
+			errs = append(errs, fmt.Errorf("the replica on %s: its extent is gone", src.Drive))
+			continue
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("copying from %s: %w", src.Drive, err))
@@ -343,6 +371,13 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 			return 0, fmt.Errorf("sealing the new replica: %w", err)
 		}
 		return n, nil
+	}
+	if gone > 0 && gone == len(sources) {
+		// Never written on any replica: nothing to copy.
+		if err := m.sealExtent(ctx, target); err != nil {
+			return 0, fmt.Errorf("sealing the new replica: %w", err)
+		}
+		return 0, nil
 	}
 	return 0, fmt.Errorf("no surviving replica could be copied: %w", errors.Join(errs...))
 }
@@ -428,4 +463,12 @@ func (m *Manager) progress(t *Task, done, total uint64) {
 	if r := m.status.running[t.Volume]; r != nil {
 		r.DoneBytes, r.TotalBytes, r.Reads = done, total, t.Reads
 	}
+}
+
+// b2i is 1 for true and 0 for false, for orderings.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -36,8 +36,12 @@ type Status struct {
 	// work under way.
 	Queued, Running []Task
 	// Repaired and Failed count repairs since this leader took office,
-	// and RepairedBytes the bytes they rebuilt.
+	// and RepairedBytes the bytes they rebuilt; Failed counts failed
+	// moves off draining drives too.
 	Repaired, Failed, RepairedBytes uint64
+	// Moved counts members moved off draining drives since this leader
+	// took office, and MovedBytes their bytes.
+	Moved, MovedBytes uint64
 	// BytesPerSecond is the rebuild rate over recent repairs.
 	BytesPerSecond float64
 	// RecentReads is, for the most recent rebuilt members (newest last),
@@ -62,6 +66,7 @@ type repairStatus struct {
 	lastErr map[state.VolumeID]string
 
 	repaired, failed, repairedBytes uint64
+	moved, movedBytes               uint64
 	encoded                         uint64
 	encodeWaiting                   int
 	compacted, compactedBytes       uint64
@@ -82,7 +87,7 @@ func (m *Manager) Status() Status {
 	defer m.mu.Unlock()
 	r := m.status
 	out := Status{Repaired: r.repaired, Failed: r.failed, RepairedBytes: r.repairedBytes, Encoded: r.encoded, EncodeWaiting: r.encodeWaiting, CrossCheck: r.crossCheck,
-		Compacted: r.compacted, CompactedBytes: r.compactedBytes}
+		Compacted: r.compacted, CompactedBytes: r.compactedBytes, Moved: r.moved, MovedBytes: r.movedBytes}
 	for _, t := range r.queued {
 		t.LastError = r.lastErr[t.Volume]
 		out.Queued = append(out.Queued, t)

@@ -186,9 +186,10 @@ awaiting_replacement, retired. An illegal move is refused with the moves
 allowed from the drive's state. Marking a drive failed makes the leader
 repair the volumes it held. Marking it draining makes the leader move
 every volume member off it (fleetctl repair status shows the moves) and
-then mark it drained, ready to pull; moving it back to in_service
-cancels the drain. A suspect drive keeps its data and takes no new
-volumes while you decide.`,
+then mark it drained, ready to pull; moving it back to in_service, or to
+suspect, cancels the drain. A suspect drive keeps its data and takes no
+new volumes while you decide, and the leader does not drain it on its
+own when its agent reports it failing.`,
 				Flags:  []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why, for whoever looks next"}},
 				Action: driveSetState,
 			},

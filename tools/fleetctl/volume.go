@@ -79,10 +79,10 @@ func volumeSeal(c *cli.Context) error {
 func repairCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "repair",
-		Usage: "watch the repair of lost replicas and shards",
+		Usage: "watch the repair of lost replicas and shards, and moves off draining drives",
 		Subcommands: []*cli.Command{
 			{
-				Name: "status", Usage: "show repairs queued (most urgent first) and running, and encodings",
+				Name: "status", Usage: "show repairs (most urgent first) and moves off draining drives, queued and running, and encodings",
 				Flags: []cli.Flag{outputFlag()}, Action: repairStatus,
 			},
 		},
@@ -104,6 +104,7 @@ func repairStatus(c *cli.Context) error {
 		t.pair("running", len(res.GetRunning()))
 		t.pair("queued", len(res.GetQueued()))
 		t.pair("repaired", fmt.Sprintf("%d (%s), %d failed attempts, %s/s recently", res.GetRepaired(), size(res.GetRepairedBytes()), res.GetFailed(), size(uint64(res.GetBytesPerSecond()))))
+		t.pair("moved", fmt.Sprintf("%d (%s) off draining drives", res.GetMoved(), size(res.GetMovedBytes())))
 		t.pair("encoded", fmt.Sprintf("%d, %d sealed volumes waiting", res.GetEncoded(), res.GetEncodeWaiting()))
 		t.pair("compacted", fmt.Sprintf("%d (volume images rewritten without their deleted blobs), %s freed", res.GetCompacted(), size(res.GetCompactedBytes())))
 		if cc := res.GetCrossCheck(); cc.GetCheckedAt() != nil {
@@ -120,7 +121,7 @@ func repairStatus(c *cli.Context) error {
 			return
 		}
 		t.blank()
-		t.row("VOLUME", "SCHEME", "STATE", "MARGIN", "LOST", "READS", "PROGRESS", "REASON")
+		t.row("VOLUME", "SCHEME", "STATE", "MARGIN", "LOST OR MOVING", "READS", "PROGRESS", "REASON")
 		for _, group := range []struct {
 			name  string
 			tasks []*fleetv1.RepairTask
@@ -134,7 +135,11 @@ func repairStatus(c *cli.Context) error {
 				if r.GetLastError() != "" {
 					reason += " (last try: " + r.GetLastError() + ")"
 				}
-				t.row(r.GetVolume(), r.GetScheme(), group.name, r.GetMargin(), strings.Join(r.GetLostDrives(), ","), r.GetReads(), progress, reason)
+				state := group.name
+				if r.GetDrain() {
+					state += " (drain)"
+				}
+				t.row(r.GetVolume(), r.GetScheme(), state, r.GetMargin(), strings.Join(r.GetLostDrives(), ","), r.GetReads(), progress, reason)
 			}
 		}
 	})

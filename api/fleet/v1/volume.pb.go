@@ -613,7 +613,8 @@ type GetRepairStatusResponse struct {
 	Queued []*RepairTask `protobuf:"bytes,1,rep,name=queued,proto3" json:"queued,omitempty"`
 	// Work under way.
 	Running []*RepairTask `protobuf:"bytes,2,rep,name=running,proto3" json:"running,omitempty"`
-	// Totals since the leader took office.
+	// Totals since the leader took office: members rebuilt after a loss,
+	// failed attempts (at repairs and moves alike), and bytes rebuilt.
 	Repaired      uint64 `protobuf:"varint,3,opt,name=repaired,proto3" json:"repaired,omitempty"`
 	Failed        uint64 `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
 	RepairedBytes uint64 `protobuf:"varint,5,opt,name=repaired_bytes,json=repairedBytes,proto3" json:"repaired_bytes,omitempty"`
@@ -635,8 +636,12 @@ type GetRepairStatusResponse struct {
 	// took office, and the shard bytes that freed.
 	Compacted      uint64 `protobuf:"varint,12,opt,name=compacted,proto3" json:"compacted,omitempty"`
 	CompactedBytes uint64 `protobuf:"varint,13,opt,name=compacted_bytes,json=compactedBytes,proto3" json:"compacted_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Members moved off draining drives since the leader took office, and
+	// their bytes (not counted in repaired).
+	Moved         uint64 `protobuf:"varint,14,opt,name=moved,proto3" json:"moved,omitempty"`
+	MovedBytes    uint64 `protobuf:"varint,15,opt,name=moved_bytes,json=movedBytes,proto3" json:"moved_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetRepairStatusResponse) Reset() {
@@ -760,6 +765,20 @@ func (x *GetRepairStatusResponse) GetCompactedBytes() uint64 {
 	return 0
 }
 
+func (x *GetRepairStatusResponse) GetMoved() uint64 {
+	if x != nil {
+		return x.Moved
+	}
+	return 0
+}
+
+func (x *GetRepairStatusResponse) GetMovedBytes() uint64 {
+	if x != nil {
+		return x.MovedBytes
+	}
+	return 0
+}
+
 // CrossCheck compares what the replicated state places on each drive with
 // the extents its agent holds.
 type CrossCheck struct {
@@ -860,7 +879,11 @@ type RepairTask struct {
 	// Shards or replicas read for one rebuilt member.
 	Reads uint32 `protobuf:"varint,9,opt,name=reads,proto3" json:"reads,omitempty"`
 	// What went wrong last time, for a task that will be retried.
-	LastError     string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// Set when the members are not lost but being moved off draining
+	// drives (lost and lost_drives then name those); the volume keeps its
+	// full margin meanwhile.
+	Drain         bool `protobuf:"varint,11,opt,name=drain,proto3" json:"drain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -965,6 +988,13 @@ func (x *RepairTask) GetLastError() string {
 	return ""
 }
 
+func (x *RepairTask) GetDrain() bool {
+	if x != nil {
+		return x.Drain
+	}
+	return false
+}
+
 var File_fleet_v1_volume_proto protoreflect.FileDescriptor
 
 const file_fleet_v1_volume_proto_rawDesc = "" +
@@ -1004,7 +1034,7 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"F\n" +
 	"\x12SealVolumeResponse\x120\n" +
 	"\x06volume\x18\x01 \x01(\v2\x18.shingle.fleet.v1.VolumeR\x06volume\"\x18\n" +
-	"\x16GetRepairStatusRequest\"\x95\x04\n" +
+	"\x16GetRepairStatusRequest\"\xcc\x04\n" +
 	"\x17GetRepairStatusResponse\x124\n" +
 	"\x06queued\x18\x01 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\x06queued\x126\n" +
 	"\arunning\x18\x02 \x03(\v2\x1c.shingle.fleet.v1.RepairTaskR\arunning\x12\x1a\n" +
@@ -1021,7 +1051,10 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\vcross_check\x18\v \x01(\v2\x1c.shingle.fleet.v1.CrossCheckR\n" +
 	"crossCheck\x12\x1c\n" +
 	"\tcompacted\x18\f \x01(\x04R\tcompacted\x12'\n" +
-	"\x0fcompacted_bytes\x18\r \x01(\x04R\x0ecompactedBytes\"\xbe\x01\n" +
+	"\x0fcompacted_bytes\x18\r \x01(\x04R\x0ecompactedBytes\x12\x14\n" +
+	"\x05moved\x18\x0e \x01(\x04R\x05moved\x12\x1f\n" +
+	"\vmoved_bytes\x18\x0f \x01(\x04R\n" +
+	"movedBytes\"\xbe\x01\n" +
 	"\n" +
 	"CrossCheck\x129\n" +
 	"\n" +
@@ -1029,7 +1062,7 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x06drives\x18\x02 \x01(\rR\x06drives\x12\x18\n" +
 	"\amissing\x18\x03 \x03(\tR\amissing\x12\x1a\n" +
 	"\borphaned\x18\x04 \x03(\tR\borphaned\x12'\n" +
-	"\x0forphans_deleted\x18\x05 \x01(\x04R\x0eorphansDeleted\"\x96\x02\n" +
+	"\x0forphans_deleted\x18\x05 \x01(\x04R\x0eorphansDeleted\"\xac\x02\n" +
 	"\n" +
 	"RepairTask\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x04R\x06volume\x12\x16\n" +
@@ -1046,7 +1079,8 @@ const file_fleet_v1_volume_proto_rawDesc = "" +
 	"\x05reads\x18\t \x01(\rR\x05reads\x12\x1d\n" +
 	"\n" +
 	"last_error\x18\n" +
-	" \x01(\tR\tlastError2\xcd\x03\n" +
+	" \x01(\tR\tlastError\x12\x14\n" +
+	"\x05drain\x18\v \x01(\bR\x05drain2\xcd\x03\n" +
 	"\rVolumeService\x12H\n" +
 	"\x05Lease\x12\x1e.shingle.fleet.v1.LeaseRequest\x1a\x1f.shingle.fleet.v1.LeaseResponse\x12P\n" +
 	"\x06Locate\x12\x1f.shingle.fleet.v1.LocateRequest\x1a .shingle.fleet.v1.LocateResponse\"\x03\x90\x02\x01\x12W\n" +
