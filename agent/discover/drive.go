@@ -72,6 +72,16 @@ type Drive struct {
 	// SCSI layer's own copy is cut to 4 characters.
 	Firmware string
 
+	// Slot is where the drive sits, which a drive put in its place
+	// inherits: "enclosure-ID-NAME" for a bay that a SCSI enclosure
+	// (SES) names, otherwise the path to it from its controller, as
+	// udev's /dev/disk/by-path names it ("pci-0000:3c:00.0-nvme-1",
+	// "pci-0000:00:17.0-ata-3", "pci-0000:01:00.0-scsi-0:5:0"). Empty for
+	// a drive with no such path (null_blk). Behind a SAS expander without
+	// an enclosure the SCSI target numbers follow discovery order, so
+	// there the slot can change when drives are added or removed.
+	Slot string
+
 	// Zoned is the zone model from queue/zoned.
 	Zoned zoned.Model
 	// ZoneSize is the zone size in bytes (queue/chunk_sectors); 0 for a

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -88,6 +89,25 @@ func TestKernelDrives(t *testing.T) {
 		scsi.WWN != guestSCSIWWN || scsi.Firmware == "" || scsi.Zoned != zoned.ModelNone || scsi.Size != diskSize ||
 		len(scsi.Partitions) != 0 {
 		t.Errorf("SCSI: %#v", scsi)
+	}
+
+	// Slots: each drive's path from its controller, as udev's by-path
+	// names it; null_blk has none.
+	for _, c := range []struct {
+		name string
+		d    discover.Drive
+		want *regexp.Regexp
+	}{
+		{"NVMe ZNS", zns, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-nvme-1$`)},
+		{"SATA", sata, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-ata-[0-9]+$`)},
+		{"SCSI", scsi, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-scsi-[0-9]+:[0-9]+:[0-9]+$`)},
+	} {
+		if !c.want.MatchString(c.d.Slot) {
+			t.Errorf("%s: slot %q, want one matching %s", c.name, c.d.Slot, c.want)
+		}
+	}
+	if null.Slot != "" {
+		t.Errorf("nullb0: slot %q, want none", null.Slot)
 	}
 }
 

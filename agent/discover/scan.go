@@ -139,6 +139,7 @@ func (s Scanner) Drive(name string) (Drive, error) {
 
 	readIdentity(dir, &d)
 	d.ID = driveID(d.WWN, d.Model, d.Serial, d.NSID)
+	d.Slot = slotOf(dir, d)
 	return d, nil
 }
 
@@ -357,4 +358,66 @@ func firstString(dir string, names ...string) string {
 // cleanString trims the spaces and NULs drives pad their strings with.
 func cleanString(b []byte) string {
 	return strings.TrimSpace(strings.Trim(string(b), "\x00 \n\t"))
+}
+
+// pciAddress matches a PCI device's directory name, 0000:3c:00.0.
+var pciAddress = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
+
+// scsiAddress matches a SCSI device's directory name, host:channel:target:lun.
+var scsiAddress = regexp.MustCompile(`^[0-9]+:([0-9]+:[0-9]+:[0-9]+)$`)
+
+// slotOf returns the slot of the disk at dir (see Drive.Slot).
+func slotOf(dir string, d Drive) string {
+	dev := filepath.Join(dir, "device")
+	if links, _ := filepath.Glob(filepath.Join(dev, "enclosure_device:*")); len(links) > 0 {
+		name := strings.TrimPrefix(filepath.Base(links[0]), "enclosure_device:")
+		id := ""
+		if target, err := filepath.EvalSymlinks(links[0]); err == nil {
+			id = firstString(filepath.Dir(target), "id")
+		}
+		return "enclosure-" + strings.Join(strings.Fields(id+" "+name), "_")
+	}
+	path, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return ""
+	}
+	if d.Transport == TransportNVMe && strings.Contains(path, "/nvme-subsystem/") {
+		// Native multipath: the disk hangs from the subsystem; the
+		// controllers are links in it. The first one places the drive.
+		ctrls, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "nvme[0-9]*"))
+		for _, c := range ctrls {
+			if p, err := filepath.EvalSymlinks(c); err == nil && strings.Contains(p, "/pci") {
+				path = p
+				break
+			}
+		}
+	}
+	parts := strings.Split(path, string(filepath.Separator))
+	pci := -1
+	for i, p := range parts {
+		if pciAddress.MatchString(p) {
+			pci = i
+		}
+	}
+	if pci < 0 {
+		return ""
+	}
+	slot := "pci-" + parts[pci]
+	switch d.Transport {
+	case TransportNVMe:
+		return fmt.Sprintf("%s-nvme-%d", slot, max(d.NSID, 1))
+	case TransportVirtio:
+		return slot + "-virtio"
+	}
+	for _, p := range parts[pci+1:] {
+		if port, ok := strings.CutPrefix(p, "ata"); ok && ataPort.MatchString(p) {
+			return slot + "-ata-" + port
+		}
+	}
+	for i := len(parts) - 1; i > pci; i-- {
+		if m := scsiAddress.FindStringSubmatch(parts[i]); m != nil {
+			return slot + "-scsi-" + m[1] // the host number is the boot's, not the slot's
+		}
+	}
+	return slot
 }

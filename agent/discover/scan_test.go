@@ -35,34 +35,34 @@ func TestDrives(t *testing.T) {
 		{"sdb", discover.Drive{ // SATA host-managed SMR: full model and firmware from IDENTIFY
 			ID: "wwn-0x5000cca2a1b2c3d4", Name: "sdb", Path: "/dev/sdb", Major: 8, Minor: 16,
 			Transport: discover.TransportATA, Vendor: "ATA", Model: "HGST HSH721414ALE6M0", Serial: "9JG1ABCD",
-			WWN: "0x5000cca2a1b2c3d4", WWID: "naa.5000cca2a1b2c3d4", Firmware: "LDGNW07G",
+			WWN: "0x5000cca2a1b2c3d4", WWID: "naa.5000cca2a1b2c3d4", Firmware: "LDGNW07G", Slot: "pci-0000:00:17.0-ata-4",
 			Zoned: zoned.ModelHostManaged, ZoneSize: 256 << 20, ZoneCount: 52156, MaxOpenZones: 128,
 			LogicalBlockSize: 4096, PhysicalBlockSize: 4096, Size: 52156 * 256 << 20, Rotational: true,
 		}},
 		{"nvme0n1", discover.Drive{ // NVMe ZNS behind native multipath: identity from the subsystem
 			ID: "wwn-eui.e8238fa6bf530001001b448b4a0b1c2d", Name: "nvme0n1", Path: "/dev/nvme0n1", Major: 259, Minor: 0,
 			Transport: discover.TransportNVMe, Model: "WUS4BB096D7P3E3", Serial: "A0A1B2C3",
-			WWN: "eui.e8238fa6bf530001001b448b4a0b1c2d", WWID: "eui.e8238fa6bf530001001b448b4a0b1c2d", NSID: 1, Firmware: "R2110021",
+			WWN: "eui.e8238fa6bf530001001b448b4a0b1c2d", WWID: "eui.e8238fa6bf530001001b448b4a0b1c2d", NSID: 1, Firmware: "R2110021", Slot: "pci-0000:3c:00.0-nvme-1",
 			Zoned: zoned.ModelHostManaged, ZoneSize: 2 << 30, ZoneCount: 3688, MaxOpenZones: 14, MaxActiveZones: 14,
 			LogicalBlockSize: 4096, PhysicalBlockSize: 4096, Size: 3688 << 31,
 		}},
 		{"sda", discover.Drive{ // conventional SATA with partitions; the WWN only in IDENTIFY
 			ID: "wwn-0x5000c500b1c2d3e4", Name: "sda", Path: "/dev/sda", Major: 8, Minor: 0,
 			Transport: discover.TransportATA, Vendor: "ATA", Model: "ST4000NM000A-2HZ100", Serial: "WJG0ABCD",
-			WWN: "0x5000c500b1c2d3e4", WWID: "t10.ATA     ST4000NM000A-2HZ100                       WJG0ABCD", Firmware: "SN03",
+			WWN: "0x5000c500b1c2d3e4", WWID: "t10.ATA     ST4000NM000A-2HZ100                       WJG0ABCD", Firmware: "SN03", Slot: "pci-0000:00:17.0-ata-3",
 			LogicalBlockSize: 512, PhysicalBlockSize: 512, Size: 7814037168 * 512, Rotational: true,
 			Partitions: []string{"sda1", "sda2"},
 		}},
 		{"sdd", discover.Drive{ // SAS without wwid on an old kernel: identity from model and serial
 			ID: "serial-ST4000NM0023_Z1Z2Z3Z4", Name: "sdd", Path: "/dev/sdd", Major: 8, Minor: 48,
-			Transport: discover.TransportSCSI, Vendor: "SEAGATE", Model: "ST4000NM0023", Serial: "Z1Z2Z3Z4", Firmware: "0004",
+			Transport: discover.TransportSCSI, Vendor: "SEAGATE", Model: "ST4000NM0023", Serial: "Z1Z2Z3Z4", Firmware: "0004", Slot: "enclosure-0x500605b0000a1b2c_SLOT_12",
 			LogicalBlockSize: 512, PhysicalBlockSize: 512, Size: 7814037168 * 512, Rotational: true,
 			Holders: []string{"dm-0"},
 		}},
 		{"nvme1n1", discover.Drive{ // NVMe whose wwid is not a WWN: model, serial and namespace
 			ID: "serial-Samsung_SSD_980_PRO_1TB_S5GXNF0R123456_1", Name: "nvme1n1", Path: "/dev/nvme1n1", Major: 259, Minor: 1,
 			Transport: discover.TransportNVMe, Model: "Samsung SSD 980 PRO 1TB", Serial: "S5GXNF0R123456",
-			WWID: "nvme.144d-53354758-53616d73756e67-00000001", NSID: 1, Firmware: "5B2QGXA7",
+			WWID: "nvme.144d-53354758-53616d73756e67-00000001", NSID: 1, Firmware: "5B2QGXA7", Slot: "pci-0000:3d:00.0-nvme-1",
 			LogicalBlockSize: 512, PhysicalBlockSize: 512, Size: 1953525168 * 512,
 		}},
 		{"nullb0", discover.Drive{ // null_blk: zoned, but nothing to identify it by
@@ -72,7 +72,7 @@ func TestDrives(t *testing.T) {
 		}},
 		{"vda", discover.Drive{
 			ID: "serial-shingle-vd1", Name: "vda", Path: "/dev/vda", Major: 254, Minor: 0, Transport: discover.TransportVirtio,
-			Serial: "shingle-vd1", LogicalBlockSize: 512, PhysicalBlockSize: 512, Size: 10 << 30, Rotational: true,
+			Serial: "shingle-vd1", Slot: "pci-0000:00:04.0-virtio", LogicalBlockSize: 512, PhysicalBlockSize: 512, Size: 10 << 30, Rotational: true,
 		}},
 	}
 	for _, tc := range tests {

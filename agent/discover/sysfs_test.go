@@ -152,12 +152,13 @@ func ataIdentify(serial, firmware, model string, wwn uint64) string {
 
 // Paths of the fake host's devices.
 const (
-	ataPort3    = "devices/pci0000:00/0000:00:17.0/ata3"
-	ataPort4    = "devices/pci0000:00/0000:00:17.0/ata4"
-	sasHost     = "devices/pci0000:00/0000:00:01.0/0000:01:00.0/host6/port-6:0/end_device-6:0/target6:0:0/6:0:0:0"
-	nvmeSubsys0 = "devices/virtual/nvme-subsystem/nvme-subsys0"
-	nvmeCtrl0   = "devices/pci0000:00/0000:00:1d.0/0000:3c:00.0/nvme/nvme0"
-	nvmeCtrl1   = "devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme1"
+	ataPort3     = "devices/pci0000:00/0000:00:17.0/ata3"
+	ataPort4     = "devices/pci0000:00/0000:00:17.0/ata4"
+	sasHost      = "devices/pci0000:00/0000:00:01.0/0000:01:00.0/host6/port-6:0/end_device-6:0/target6:0:0/6:0:0:0"
+	sasEnclosure = "devices/pci0000:00/0000:00:01.0/0000:01:00.0/host6/port-6:1/expander-6:0/port-6:0:12/end_device-6:0:12/target6:0:12/6:0:12:0/enclosure/6:0:12:0"
+	nvmeSubsys0  = "devices/virtual/nvme-subsystem/nvme-subsys0"
+	nvmeCtrl0    = "devices/pci0000:00/0000:00:1d.0/0000:3c:00.0/nvme/nvme0"
+	nvmeCtrl1    = "devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme1"
 )
 
 // hostSys builds the fake host used by most tests:
@@ -205,6 +206,10 @@ func hostSys(t *testing.T) *fakeSys {
 	fs.addDisk(disk{name: "sdd", devpath: sasHost + "/block/sdd", device: "../../../6:0:0:0", dev: "8:48", sectors: 7814037168,
 		queue: queue("none", 0, 0, 0, 0, 512, true), omit: []string{"nr_zones", "max_open_zones", "max_active_zones"}})
 	fs.mkdir(sasHost + "/block/sdd/holders/dm-0")
+	// Its bay, as the SAS expander's enclosure (SES) names it.
+	fs.file(sasEnclosure+"/id", "0x500605b0000a1b2c\n")
+	fs.mkdir(sasEnclosure + "/SLOT 12")
+	fs.link(sasHost+"/enclosure_device:SLOT 12", "../../../../../../../../../"+sasEnclosure+"/SLOT 12")
 
 	// nvme0n1: ZNS behind native multipath; the disk hangs from the
 	// subsystem, which has the identity.
@@ -216,6 +221,7 @@ func hostSys(t *testing.T) *fakeSys {
 		sectors: 3688 * 4194304, queue: queue("host-managed", 4194304, 3688, 14, 14, 4096, false),
 		attrs: map[string]string{"wwid": "eui.e8238fa6bf530001001b448b4a0b1c2d", "nsid": "1", "hidden": "0"}})
 	fs.files(nvmeCtrl0, map[string]string{"model": "WUS4BB096D7P3E3", "serial": "A0A1B2C3", "firmware_rev": "R2110021"})
+	fs.link(nvmeSubsys0+"/nvme0", "../../../../"+nvmeCtrl0)
 	fs.addDisk(disk{name: "nvme0c0n1", devpath: nvmeCtrl0 + "/nvme0c0n1", device: "../../nvme0", dev: "0:0",
 		sectors: 3688 * 4194304, queue: queue("host-managed", 4194304, 3688, 14, 14, 4096, false),
 		attrs: map[string]string{"wwid": "eui.e8238fa6bf530001001b448b4a0b1c2d", "nsid": "1", "hidden": "1"}})

@@ -23,9 +23,9 @@ type Drive struct {
 	ID string
 	// Path is where the drive was opened.
 	Path string
-	// Slot is the drive's enclosure slot, and Model its model, as
-	// reported to fleetd.
-	Slot, Model string
+	// Slot is the drive's enclosure slot, and Model and Firmware its
+	// model and firmware revision, as reported to fleetd.
+	Slot, Model, Firmware string
 	// Store is the drive's extent store.
 	Store *extent.Store
 	// Device is closed after the store; nil if nothing needs closing.

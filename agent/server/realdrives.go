@@ -142,7 +142,14 @@ func (c RealDrives) openClaimed(d discover.Drive, v discover.Verdict, dev zoned.
 		return nil, err
 	}
 	out := NewDrive(d.Path, store, dev)
-	out.Model = d.Model
+	out.Model, out.Firmware = d.Model, d.Firmware
+	// fleetd knows a drive by its slot on the host; a drive with no path
+	// to a controller (none the agent claims in practice) stands in its
+	// own slot.
+	out.Slot = d.Slot
+	if out.Slot == "" {
+		out.Slot = d.ID
+	}
 	out.SMART = smart.Device{Path: d.Path}
 	log.Info("opened drive", "disk", d.ID, "path", d.Path, "drive", out.ID, "rule", v.Rule,
 		"blobs", store.Stat().Blobs)

@@ -93,7 +93,7 @@ func (r *registrar) run(ctx context.Context) {
 func (r *registrar) registerRequest() *fleetv1.RegisterRequest {
 	req := &fleetv1.RegisterRequest{JoinToken: r.cfg.JoinToken, HostId: r.cfg.HostID, Rack: r.cfg.Rack, Address: r.cfg.Address}
 	for _, d := range r.drives.list {
-		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: d.Slot, CapacityBytes: d.UsableBytes(), Model: d.Model})
+		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: d.Slot, CapacityBytes: d.UsableBytes(), Model: d.Model, Firmware: d.Firmware})
 	}
 	return req
 }
