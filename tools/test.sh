@@ -64,12 +64,14 @@ install_test_deps() {
 }
 
 # install_qemu_deps installs the packages the kernel-level tests need when
-# any is missing: QEMU, Debian's kernel (it has zoned block support and the
-# null_blk and nvme modules), a static busybox for the guest, blkzone, and
-# smartctl (the SMART test checks its readings against it).
+# any is missing: QEMU, its network cards' iPXE ROMs (the PXE boot test),
+# Debian's kernel (it has zoned block support and the null_blk and nvme
+# modules), a static busybox for the guest, blkzone, and smartctl (the
+# SMART test checks its readings against it).
 install_qemu_deps() {
 	local missing=()
 	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+	[ -e /usr/lib/ipxe/qemu/efi-virtio.rom ] || missing+=(ipxe-qemu)
 	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
 	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
 	command -v blkzone >/dev/null 2>&1 || [ -x /usr/sbin/blkzone ] || missing+=(util-linux)
@@ -115,7 +117,7 @@ if [ "$qemu" = 1 ]; then
 	install_qemu_deps
 	step "kernel-level suites under QEMU"
 	# On failure the guest's whole console is printed; add -v to stream it.
-	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover|TestKernelExtentStore)$' \
+	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover|TestKernelExtentStore|TestPXEBootJoinsTheFleet)$' \
 		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/ ./agent/extent/
 fi
 

@@ -1,7 +1,6 @@
 package qemu
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -138,15 +137,6 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, fmt.Errorf("busybox: %w; install it: apt-get install -y busybox-static", err)
 	}
 
-	mods, err := resolveModules(cfg.ModulesDir, cfg.Modules)
-	if err != nil {
-		return Result{}, err
-	}
-	im, err := buildImage(&cfg, filepath.Base(cfg.ModulesDir), mods)
-	if err != nil {
-		return Result{}, err
-	}
-
 	dir, err := os.MkdirTemp("", "shingle-qemu-")
 	if err != nil {
 		return Result{}, err
@@ -157,16 +147,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = im.writeArchive(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
+	err = WriteInitramfs(cfg, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("writing initramfs: %w", err)
+		return Result{}, err
 	}
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
