@@ -66,7 +66,10 @@ func (m *Manager) crossCheck(ctx context.Context) {
 			}
 		}
 		for _, d := range st.Drives() {
-			if d.State == state.DriveInService || d.State == state.DriveSuspect || d.State == state.DriveDraining {
+			// Drained drives too: what a leader that lost office mid-drain
+			// left on one is found and deleted.
+			switch d.State {
+			case state.DriveInService, state.DriveSuspect, state.DriveDraining, state.DriveDrained:
 				byHost[d.Host] = append(byHost[d.Host], d.ID)
 			}
 		}
