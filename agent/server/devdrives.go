@@ -118,8 +118,16 @@ func (c DevDrives) openOne(path string, cluster label.ID, log *slog.Logger) (*Dr
 		return nil, fmt.Errorf("dev drives: %w", err)
 	}
 	d := NewDrive(path, store, timed)
-	d.Model = "emulated"
+	d.Model, d.Firmware = DevModel, DevFirmware
 	log.Info("opened drive", "path", path, "drive", d.ID, "blobs", store.Stat().Blobs)
 	d.Device = faults.watch(d.ID, timed)
 	return d, nil
 }
+
+// The model and firmware revision emulated drives report. The emulator
+// has no firmware; a revision lets the firmware catalog and planner
+// (package firmware) be tried on a development cluster.
+const (
+	DevModel    = "emulated"
+	DevFirmware = "EMU1"
+)
