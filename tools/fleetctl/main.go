@@ -78,7 +78,7 @@ Shell completion: source <(fleetctl completion bash), or zsh, or fish.
 				Usage: "how long to wait for each server's answer"},
 		},
 		Commands: []*cli.Command{
-			clusterCommand(), rackCommand(), hostCommand(), driveCommand(), volumeCommand(), repairCommand(), durabilityCommand(), firmwareCommand(), tokenCommand(),
+			clusterCommand(), rackCommand(), hostCommand(), driveCommand(), volumeCommand(), repairCommand(), durabilityCommand(), firmwareCommand(), tokenCommand(), certCommand(),
 			completionCommand(),
 		},
 		// fleetctl decides exit codes itself (see run), so urfave must not
