@@ -39,8 +39,36 @@ func TestFleetctlExitCodes(t *testing.T) {
 		t.Fatalf("rack show --output json: exit %d, %q", code, out)
 	}
 
+	// Topology from fleetctl: a rack in a new site, room and row, then a
+	// second rack in the same row (the parents exist), a host in it; the
+	// same rack again is refused (exit 1), as is a host in a rack that
+	// does not exist (exit 5).
+	for _, args := range [][]string{
+		{"rack", "add", "--site", "s2", "--room", "m2", "--row", "w2", "--power-budget", "9000", "rack-b"},
+		{"rack", "add", "--site", "s2", "--room", "m2", "--row", "w2", "rack-c"},
+		{"host", "add", "--rack", "rack-c", "host-c1"},
+	} {
+		if _, errOut, code := f.fleetctl(nil, args...); code != 0 {
+			t.Fatalf("fleetctl %v: exit %d (%s)", args, code, errOut)
+		}
+	}
+	out, _, code = f.fleetctl(nil, "rack", "show", "rack-b")
+	if code != 0 || !strings.Contains(out, "s2 / m2 / w2") || !strings.Contains(out, "9000 W") {
+		t.Fatalf("rack show rack-b after rack add: exit %d\n%s", code, out)
+	}
+	if out, _, code = f.fleetctl(nil, "host", "show", "host-c1"); code != 0 || !strings.Contains(out, "rack-c") {
+		t.Fatalf("host show host-c1 after host add: exit %d\n%s", code, out)
+	}
+	if _, errOut, code := f.fleetctl(nil, "rack", "add", "--site", "s2", "--room", "m2", "--row", "w2", "rack-b"); code != 1 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("adding rack-b again: exit %d (%s), want 1 saying it exists", code, errOut)
+	}
+	if _, errOut, code := f.fleetctl(nil, "host", "add", "--rack", "nope", "host-x"); code != 5 {
+		t.Fatalf("a host in a rack that does not exist: exit %d (%s), want 5", code, errOut)
+	}
+
 	// Usage errors: exit 2.
-	for _, args := range [][]string{{"bogus"}, {"rack", "show"}, {"rack", "list", "--bogus"}, {"rack", "list", "--output", "yaml"}, {"cluster", "join"}} {
+	for _, args := range [][]string{{"bogus"}, {"rack", "show"}, {"rack", "list", "--bogus"}, {"rack", "list", "--output", "yaml"}, {"cluster", "join"},
+		{"rack", "add", "--site", "s", "rack-z"}, {"host", "add", "host-z"}} {
 		_, errOut, code := f.fleetctl(nil, args...)
 		if code != 2 {
 			t.Fatalf("fleetctl %v: exit %d, want 2 (%s)", args, code, errOut)

@@ -15,10 +15,25 @@ import (
 func rackCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "rack",
-		Usage: "list and show racks",
+		Usage: "list, show and add racks",
 		Subcommands: []*cli.Command{
 			{Name: "list", Usage: "list every rack", Flags: readFlags(), Action: rackList},
 			{Name: "show", Usage: "show one rack and its hosts", ArgsUsage: "ID", Flags: readFlags(), Action: rackShow},
+			{
+				Name: "add", Usage: "add a rack, and the site, room and row it stands in if the fleet does not know them", ArgsUsage: "ID",
+				Description: `A rack is a failure domain: no two members of a volume share one (unless
+fleetd runs with --failure-domain host). Hosts join a rack with a join token
+(fleetctl token create --rack ID) or with fleetctl host add.
+
+   fleetctl rack add --site ams1 --room m2 --row r07 --power-budget 12000 r07-12`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "site", Usage: "the site (data centre) the rack is in"},
+					&cli.StringFlag{Name: "room", Usage: "the room of the site"},
+					&cli.StringFlag{Name: "row", Usage: "the row of the room"},
+					&cli.UintFlag{Name: "power-budget", Usage: "the rack's power budget in watts (0: unset)"},
+				},
+				Action: rackAdd,
+			},
 		},
 	}
 }
@@ -92,7 +107,7 @@ func hostRows(t *table, hosts []*fleetv1.Host) {
 func hostCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "host",
-		Usage: "list and show storage hosts",
+		Usage: "list, show and add storage hosts",
 		Subcommands: []*cli.Command{
 			{
 				Name: "list", Usage: "list hosts with their state and reachability",
@@ -100,6 +115,14 @@ func hostCommand() *cli.Command {
 				Action: hostList,
 			},
 			{Name: "show", Usage: "show one host and its drives", ArgsUsage: "ID", Flags: readFlags(), Action: hostShow},
+			{
+				Name: "add", Usage: "add a host to a rack before its agent registers (agents with a join token add their own)", ArgsUsage: "ID",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "rack", Usage: "the rack the host stands in"},
+					&cli.StringFlag{Name: "address", Usage: "the agent's host:port, if known (its registration sets it)"},
+				},
+				Action: hostAdd,
+			},
 			{Name: "set-state", Usage: "move a host to another state (provisioning, in_service, maintenance, retired)", ArgsUsage: "ID STATE", Action: hostSetState},
 		},
 	}
