@@ -65,9 +65,14 @@ func TestAgentRegistersAndGoesSilent(t *testing.T) {
 	if res.Msg.GetHostState() != "provisioning" || len(res.Msg.GetAddedDrives()) != 2 || res.Msg.GetHeartbeatInterval().AsDuration() != 100*time.Millisecond {
 		t.Fatalf("register: %v", res.Msg)
 	}
-	// Registering again finds the drives known.
-	if res, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(reg)); err != nil || len(res.Msg.GetKnownDrives()) != 2 {
-		t.Fatalf("second register: %v, %v", res, err)
+	// Registering again finds the drives known. A new drive in a slot
+	// another drive holds is refused, with why, and the host and its
+	// other drives are registered all the same.
+	again := proto.Clone(reg).(*fleetv1.RegisterRequest)
+	again.Drives = append(again.Drives, &fleetv1.DriveInfo{Id: "wwn-3", Slot: "2", CapacityBytes: 1 << 30, Model: "emulated"})
+	if res, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(again)); err != nil || len(res.Msg.GetKnownDrives()) != 2 ||
+		len(res.Msg.GetRefusedDrives()) != 1 || !strings.HasPrefix(res.Msg.GetRefusedDrives()[0], "wwn-3: ") || !strings.Contains(res.Msg.GetRefusedDrives()[0], `slot "2"`) {
+		t.Fatalf("second register, with a drive in a taken slot: %v, %v", res, err)
 	}
 	// A wrong secret is refused.
 	bad := proto.Clone(reg).(*fleetv1.RegisterRequest)

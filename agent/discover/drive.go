@@ -73,13 +73,15 @@ type Drive struct {
 	Firmware string
 
 	// Slot is where the drive sits, which a drive put in its place
-	// inherits: "enclosure-ID-NAME" for a bay that a SCSI enclosure
-	// (SES) names, otherwise the path to it from its controller, as
-	// udev's /dev/disk/by-path names it ("pci-0000:3c:00.0-nvme-1",
-	// "pci-0000:00:17.0-ata-3", "pci-0000:01:00.0-scsi-0:5:0"). Empty for
-	// a drive with no such path (null_blk). Behind a SAS expander without
-	// an enclosure the SCSI target numbers follow discovery order, so
-	// there the slot can change when drives are added or removed.
+	// inherits (see slotOf and the package README): the bay a SCSI
+	// enclosure (SES) names, "enclosure-<id>-<bay>", or else the path
+	// from its PCI controller, built from numbers the hardware gives as
+	// udev's /dev/disk/by-path names are: "pci-0000:3c:00.0-nvme-1",
+	// "pci-0000:00:17.0-ata-1" (the port on its controller),
+	// "pci-0000:01:00.0-sas-phy3-lun-0" or
+	// "pci-0000:01:00.0-sas-exp0x5000…-phy12-lun-0" (the phy the drive is
+	// cabled to), "pci-0000:02:00.0-scsi-0:0:1:0". Empty for a drive
+	// with no such path (null_blk).
 	Slot string
 
 	// Zoned is the zone model from queue/zoned.

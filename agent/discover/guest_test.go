@@ -100,7 +100,7 @@ func TestKernelDrives(t *testing.T) {
 	}{
 		{"NVMe ZNS", zns, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-nvme-1$`)},
 		{"SATA", sata, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-ata-[0-9]+$`)},
-		{"SCSI", scsi, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-scsi-[0-9]+:[0-9]+:[0-9]+$`)},
+		{"SCSI", scsi, regexp.MustCompile(`^pci-0000:00:[0-9a-f]{2}\.0-scsi-[0-9]+:[0-9]+:[0-9]+:[0-9]+$`)},
 	} {
 		if !c.want.MatchString(c.d.Slot) {
 			t.Errorf("%s: slot %q, want one matching %s", c.name, c.d.Slot, c.want)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -360,48 +361,64 @@ func cleanString(b []byte) string {
 	return strings.TrimSpace(strings.Trim(string(b), "\x00 \n\t"))
 }
 
-// pciAddress matches a PCI device's directory name, 0000:3c:00.0.
-var pciAddress = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
+// pciAddress matches a PCI device's directory name, 0000:3c:00.0, or
+// 10000:e1:00.0 behind Intel VMD, whose domains have five digits.
+var pciAddress = regexp.MustCompile(`^[0-9a-f]{4,}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$`)
 
 // scsiAddress matches a SCSI device's directory name, host:channel:target:lun.
-var scsiAddress = regexp.MustCompile(`^[0-9]+:([0-9]+:[0-9]+:[0-9]+)$`)
+var scsiAddress = regexp.MustCompile(`^([0-9]+):([0-9]+):([0-9]+):([0-9]+)$`)
 
-// slotOf returns the slot of the disk at dir (see Drive.Slot).
+// scsiHost matches a SCSI host's directory name, host6.
+var scsiHost = regexp.MustCompile(`^host([0-9]+)$`)
+
+// slotOf returns the slot of the disk at dir (see Drive.Slot): the bay an
+// enclosure names, or else the path from the PCI controller, built the
+// way udev's path_id builds /dev/disk/by-path names, from numbers that
+// belong to the hardware rather than to the order of this boot's
+// discovery where sysfs has them.
 func slotOf(dir string, d Drive) string {
-	dev := filepath.Join(dir, "device")
-	if links, _ := filepath.Glob(filepath.Join(dev, "enclosure_device:*")); len(links) > 0 {
-		name := strings.TrimPrefix(filepath.Base(links[0]), "enclosure_device:")
-		id := ""
-		if target, err := filepath.EvalSymlinks(links[0]); err == nil {
-			id = firstString(filepath.Dir(target), "id")
-		}
-		return "enclosure-" + strings.Join(strings.Fields(id+" "+name), "_")
-	}
 	path, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return ""
 	}
+	parts := strings.Split(path, string(filepath.Separator))
+	lun := ""
+	for i := len(parts) - 1; i >= 0; i-- {
+		if m := scsiAddress.FindStringSubmatch(parts[i]); m != nil {
+			if m[4] != "0" {
+				lun = "-lun-" + m[4]
+			}
+			break
+		}
+	}
+	if slot := enclosureSlot(filepath.Join(dir, "device")); slot != "" {
+		return slot + lun
+	}
 	if d.Transport == TransportNVMe && strings.Contains(path, "/nvme-subsystem/") {
-		// Native multipath: the disk hangs from the subsystem; the
-		// controllers are links in it. The first one places the drive.
+		// Native multipath: the disk hangs from the subsystem, and the
+		// controllers are links in it. The lowest PCI address places the
+		// drive, whichever controller this boot probed first.
+		var paths []string
 		ctrls, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "nvme[0-9]*"))
 		for _, c := range ctrls {
-			if p, err := filepath.EvalSymlinks(c); err == nil && strings.Contains(p, "/pci") {
-				path = p
-				break
+			if p, err := filepath.EvalSymlinks(c); err == nil && pciOf(strings.Split(p, string(filepath.Separator))) >= 0 {
+				paths = append(paths, p)
 			}
 		}
-	}
-	parts := strings.Split(path, string(filepath.Separator))
-	pci := -1
-	for i, p := range parts {
-		if pciAddress.MatchString(p) {
-			pci = i
+		slices.SortFunc(paths, func(a, b string) int {
+			pa, pb := strings.Split(a, string(filepath.Separator)), strings.Split(b, string(filepath.Separator))
+			return strings.Compare(pa[pciOf(pa)], pb[pciOf(pb)])
+		})
+		if len(paths) == 0 {
+			return ""
 		}
+		parts = strings.Split(paths[0], string(filepath.Separator))
 	}
+	pci := pciOf(parts)
 	if pci < 0 {
 		return ""
 	}
+	root := string(filepath.Separator) + filepath.Join(parts[:pci+1]...)
 	slot := "pci-" + parts[pci]
 	switch d.Transport {
 	case TransportNVMe:
@@ -409,15 +426,97 @@ func slotOf(dir string, d Drive) string {
 	case TransportVirtio:
 		return slot + "-virtio"
 	}
-	for _, p := range parts[pci+1:] {
-		if port, ok := strings.CutPrefix(p, "ata"); ok && ataPort.MatchString(p) {
-			return slot + "-ata-" + port
-		}
-	}
+	var scsi []string // host, channel, target, lun of the disk's SCSI device
 	for i := len(parts) - 1; i > pci; i-- {
 		if m := scsiAddress.FindStringSubmatch(parts[i]); m != nil {
-			return slot + "-scsi-" + m[1] // the host number is the boot's, not the slot's
+			scsi = m[1:]
+			break
 		}
 	}
+	// SATA: the port's number on its controller (libata's ataN is counted
+	// across controllers in the order they were found), then, behind a
+	// port multiplier, the multiplier's port.
+	for i, p := range parts[pci+1:] {
+		if !ataPort.MatchString(p) {
+			continue
+		}
+		portDir := string(filepath.Separator) + filepath.Join(parts[:pci+2+i]...)
+		port := firstString(filepath.Join(portDir, "ata_port", p), "port_no")
+		if port == "" {
+			port = strings.TrimPrefix(p, "ata")
+		}
+		if scsi != nil && (scsi[1] != "0" || scsi[2] != "0") {
+			return fmt.Sprintf("%s-ata-%s.%s.%s", slot, port, scsi[1], scsi[2])
+		}
+		return slot + "-ata-" + port
+	}
+	// SAS: the phy of the HBA, or of the expander, the drive is cabled to.
+	for i := len(parts) - 1; i > pci; i-- {
+		if !strings.HasPrefix(parts[i], "end_device-") {
+			continue
+		}
+		endDir := string(filepath.Separator) + filepath.Join(parts[:i+1]...)
+		phy := firstString(filepath.Join(endDir, "sas_device", parts[i]), "phy_identifier")
+		if phy == "" {
+			break
+		}
+		for j := i - 1; j > pci; j-- {
+			if strings.HasPrefix(parts[j], "expander-") {
+				expDir := string(filepath.Separator) + filepath.Join(parts[:j+1]...)
+				if addr := firstString(filepath.Join(expDir, "sas_device", parts[j]), "sas_address"); addr != "" {
+					return fmt.Sprintf("%s-sas-exp%s-phy%s%s", slot, addr, phy, orDefault(lun, "-lun-0"))
+				}
+			}
+		}
+		return fmt.Sprintf("%s-sas-phy%s%s", slot, phy, orDefault(lun, "-lun-0"))
+	}
+	// Other SCSI: the host counted from the controller's first (a
+	// controller can have several), channel, target and LUN.
+	if scsi != nil {
+		host, _ := strconv.Atoi(scsi[0])
+		first := host
+		for _, h := range listDir(root) {
+			if m := scsiHost.FindStringSubmatch(h); m != nil {
+				if n, err := strconv.Atoi(m[1]); err == nil {
+					first = min(first, n)
+				}
+			}
+		}
+		return fmt.Sprintf("%s-scsi-%d:%s:%s:%s", slot, host-first, scsi[1], scsi[2], scsi[3])
+	}
 	return slot
+}
+
+// pciOf returns the index of the last PCI device in a sysfs path's parts,
+// or -1.
+func pciOf(parts []string) int {
+	at := -1
+	for i, p := range parts {
+		if pciAddress.MatchString(p) {
+			at = i
+		}
+	}
+	return at
+}
+
+// enclosureSlot returns the bay a SCSI enclosure (SES) names for the disk
+// whose device is at dev, "enclosure-<enclosure id>-<bay>", or "" if no
+// enclosure names it, or its enclosure has no id: bay names repeat from
+// one enclosure to the next.
+func enclosureSlot(dev string) string {
+	links, _ := filepath.Glob(filepath.Join(dev, "enclosure_device:*"))
+	if len(links) == 0 {
+		return ""
+	}
+	slices.Sort(links)
+	target, err := filepath.EvalSymlinks(links[0])
+	if err != nil {
+		return ""
+	}
+	id := idPart(firstString(filepath.Dir(target), "id"))
+	bay := idPart(strings.TrimPrefix(filepath.Base(links[0]), "enclosure_device:"))
+	if id == "" || bay == "" {
+		return ""
+	}
+	return "enclosure-" + id + "-" + bay
 }

@@ -175,6 +175,11 @@ const (
 func hostSys(t *testing.T) *fakeSys {
 	fs := newFakeSys(t)
 
+	// The SATA ports' numbers on their controller (ata3 and ata4 are
+	// libata's numbers across all controllers).
+	fs.file(ataPort3+"/ata_port/ata3/port_no", "1\n")
+	fs.file(ataPort4+"/ata_port/ata4/port_no", "2\n")
+
 	// sda: SATA, partitioned, t10 wwid, WWN in IDENTIFY.
 	fs.files(ataPort3+"/host2/target2:0:0/2:0:0:0", map[string]string{
 		"vendor": "ATA     ", "model": "ST4000NM000A-2HZ", "rev": "SN03", "scsi_level": "6",

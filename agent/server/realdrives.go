@@ -143,13 +143,9 @@ func (c RealDrives) openClaimed(d discover.Drive, v discover.Verdict, dev zoned.
 	}
 	out := NewDrive(d.Path, store, dev)
 	out.Model, out.Firmware = d.Model, d.Firmware
-	// fleetd knows a drive by its slot on the host; a drive with no path
-	// to a controller (none the agent claims in practice) stands in its
-	// own slot.
+	// fleetd knows a drive by its slot on the host; one with no slot
+	// (null_blk) is registered in a slot named after its id.
 	out.Slot = d.Slot
-	if out.Slot == "" {
-		out.Slot = d.ID
-	}
 	out.SMART = smart.Device{Path: d.Path}
 	log.Info("opened drive", "disk", d.ID, "path", d.Path, "drive", out.ID, "rule", v.Rule,
 		"blobs", store.Stat().Blobs)

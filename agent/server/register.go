@@ -68,6 +68,9 @@ func (r *registrar) run(ctx context.Context) {
 			interval = heartbeatInterval(resp.Msg.GetHeartbeatInterval().AsDuration(), interval)
 			r.log.Info("registered with fleet", "fleet", r.cfg.Addr, "host_state", resp.Msg.GetHostState(),
 				"added_drives", resp.Msg.GetAddedDrives(), "known_drives", resp.Msg.GetKnownDrives(), "heartbeat_interval", interval)
+			for _, why := range resp.Msg.GetRefusedDrives() {
+				r.log.Warn("fleet refused a drive; it serves no volume until this is resolved", "refusal", why)
+			}
 			break
 		}
 		r.log.Warn("registering with fleet failed; retrying", "fleet", r.cfg.Addr, "err", err, "retry_in", r.cfg.RetryInterval)
@@ -89,11 +92,21 @@ func (r *registrar) run(ctx context.Context) {
 	}
 }
 
-// registerRequest describes the host and its drives.
+// registerRequest describes the host and its drives. A drive whose slot
+// is empty, or that another drive of the host reports too (two paths to
+// one bay that discovery could not tell apart), stands in a slot named
+// after its own id: fleetd holds one drive per slot.
 func (r *registrar) registerRequest() *fleetv1.RegisterRequest {
 	req := &fleetv1.RegisterRequest{JoinToken: r.cfg.JoinToken, HostId: r.cfg.HostID, Rack: r.cfg.Rack, Address: r.cfg.Address}
+	taken := map[string]bool{}
 	for _, d := range r.drives.list {
-		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: d.Slot, CapacityBytes: d.UsableBytes(), Model: d.Model, Firmware: d.Firmware})
+		slot := d.Slot
+		if slot == "" || taken[slot] {
+			r.log.Warn("drive has no slot of its own; registering it in a slot named after its id", "drive", d.ID, "slot", d.Slot)
+			slot = "drive-" + d.ID
+		}
+		taken[slot] = true
+		req.Drives = append(req.Drives, &fleetv1.DriveInfo{Id: d.ID, Slot: slot, CapacityBytes: d.UsableBytes(), Model: d.Model, Firmware: d.Firmware})
 	}
 	return req
 }

@@ -60,11 +60,16 @@ func (a *agentService) Register(ctx context.Context, req *connect.Request[fleetv
 			ID: d.GetId(), Host: m.GetHostId(), Slot: d.GetSlot(), CapacityBytes: d.GetCapacityBytes(),
 			Model: d.GetModel(), Firmware: d.GetFirmware(),
 		})
-		switch {
+		switch code := connect.CodeOf(err); {
 		case err == nil:
 			out.AddedDrives = append(out.AddedDrives, d.GetId())
-		case connect.CodeOf(err) == connect.CodeAlreadyExists:
+		case code == connect.CodeAlreadyExists:
 			out.KnownDrives = append(out.KnownDrives, d.GetId())
+		case code == connect.CodeInvalidArgument || code == connect.CodeFailedPrecondition || code == connect.CodeNotFound:
+			// The state machine refused this drive (its slot holds another
+			// drive, its id is malformed): the others still join, and the
+			// agent logs why this one did not.
+			out.RefusedDrives = append(out.RefusedDrives, d.GetId()+": "+errMessage(err))
 		default:
 			return nil, err
 		}
@@ -109,4 +114,13 @@ func (a *agentService) Heartbeat(ctx context.Context, req *connect.Request[fleet
 	}
 	s.metrics.heartbeats.Inc()
 	return connect.NewResponse(&fleetv1.HeartbeatResponse{HostState: string(host.State), HeartbeatInterval: durationpb.New(s.cfg.HeartbeatInterval)}), nil
+}
+
+// errMessage is err's message without Connect's code prefix.
+func errMessage(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Message()
+	}
+	return err.Error()
 }

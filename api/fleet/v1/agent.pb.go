@@ -193,8 +193,12 @@ type RegisterResponse struct {
 	KnownDrives []string `protobuf:"bytes,3,rep,name=known_drives,json=knownDrives,proto3" json:"known_drives,omitempty"`
 	// How often to send heartbeats.
 	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Drives the fleet refused, each "id: why" (a slot another drive of
+	// the host holds, a bad id): the host and its other drives are
+	// registered all the same.
+	RefusedDrives []string `protobuf:"bytes,5,rep,name=refused_drives,json=refusedDrives,proto3" json:"refused_drives,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterResponse) Reset() {
@@ -251,6 +255,13 @@ func (x *RegisterResponse) GetKnownDrives() []string {
 func (x *RegisterResponse) GetHeartbeatInterval() *durationpb.Duration {
 	if x != nil {
 		return x.HeartbeatInterval
+	}
+	return nil
+}
+
+func (x *RegisterResponse) GetRefusedDrives() []string {
+	if x != nil {
+		return x.RefusedDrives
 	}
 	return nil
 }
@@ -387,13 +398,14 @@ const file_fleet_v1_agent_proto_rawDesc = "" +
 	"\x04slot\x18\x02 \x01(\tR\x04slot\x12%\n" +
 	"\x0ecapacity_bytes\x18\x03 \x01(\x04R\rcapacityBytes\x12\x14\n" +
 	"\x05model\x18\x04 \x01(\tR\x05model\x12\x1a\n" +
-	"\bfirmware\x18\x05 \x01(\tR\bfirmware\"\xc1\x01\n" +
+	"\bfirmware\x18\x05 \x01(\tR\bfirmware\"\xe8\x01\n" +
 	"\x10RegisterResponse\x12\x1d\n" +
 	"\n" +
 	"host_state\x18\x01 \x01(\tR\thostState\x12!\n" +
 	"\fadded_drives\x18\x02 \x03(\tR\vaddedDrives\x12!\n" +
 	"\fknown_drives\x18\x03 \x03(\tR\vknownDrives\x12H\n" +
-	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\"v\n" +
+	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\x12%\n" +
+	"\x0erefused_drives\x18\x05 \x03(\tR\rrefusedDrives\"v\n" +
 	"\x10HeartbeatRequest\x12\x17\n" +
 	"\ahost_id\x18\x01 \x01(\tR\x06hostId\x12\x12\n" +
 	"\x04load\x18\x02 \x01(\x01R\x04load\x125\n" +
