@@ -1,6 +1,7 @@
 package pxe
 
 import (
+	"debug/elf"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/shingle-storage/shingle/images/qemu"
@@ -27,18 +29,22 @@ const (
 )
 
 // DefaultModules are the kernel modules the image loads: the network
-// cards of common storage servers and of QEMU, and the drive controllers
-// SMR and ZNS drives hang off (NVMe, AHCI, LSI SAS HBAs). Loading a driver
-// whose hardware is absent costs a little memory and nothing else.
+// cards of common storage servers and of QEMU, the drive controllers SMR
+// and ZNS drives hang off (NVMe, AHCI, LSI/Broadcom SAS HBAs and RAID
+// cards in HBA mode, Microchip SmartPQI), and SCSI enclosure services,
+// which name the bays drives sit in. Loading a driver whose hardware is
+// absent costs a little memory and nothing else, and one that fails to
+// load is only a warning on the console: a host lacks most of them.
 var DefaultModules = []string{
-	"virtio_pci", "virtio_net", "e1000", "e1000e", "igb", "ixgbe", "i40e",
-	"nvme", "ahci", "sd_mod", "mpt3sas",
+	"virtio_pci", "virtio_net", "e1000", "e1000e", "igb", "ixgbe", "i40e", "ice", "bnxt_en", "tg3", "mlx5_core",
+	"nvme", "ahci", "sd_mod", "mpt3sas", "megaraid_sas", "smartpqi", "ses",
 }
 
-// DefaultKernelArgs put the console on the serial port (last, so that it
-// is /dev/console: servers are watched over serial-over-LAN) and on the
-// screen, and reboot 30 s after a panic, which boots the host from the
-// network again.
+// DefaultKernelArgs put the console on the first serial port (last, so
+// that it is /dev/console: servers are watched over serial-over-LAN) and
+// on the screen, and reboot 30 s after a panic, which boots the host from
+// the network again. Many Dell and Supermicro servers put serial-over-LAN
+// on the second port: give console=ttyS1,115200 in Options.KernelArgs.
 var DefaultKernelArgs = []string{"console=tty0", "console=ttyS0,115200", "panic=30"}
 
 //go:embed boot.sh
@@ -81,17 +87,18 @@ func Build(opts Options) error {
 	if opts.Agent == "" {
 		return errors.New("no agent binary given: build one with CGO_ENABLED=0 go build -o shingle-agent ./agent")
 	}
-	if _, err := os.Stat(opts.Agent); err != nil {
-		return fmt.Errorf("the agent binary: %w", err)
+	if err := checkStatic(opts.Agent); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return err
 	}
 	cfg := qemu.Config{
 		Kernel: opts.Kernel, ModulesDir: opts.ModulesDir, Busybox: opts.Busybox,
-		Modules: append(append([]string{}, DefaultModules...), opts.Modules...),
-		Files:   map[string]string{agentPath: opts.Agent},
-		Script:  "mkdir -p /run /etc/shingle-boot\ncat > " + udhcpcPath + " <<'UDHCPC'\n" + string(udhcpcScript) + "UDHCPC\nchmod 755 " + udhcpcPath + "\n" + bootScript,
+		OptionalModules: append(slices.Clone(DefaultModules), opts.Modules...),
+		Files:           map[string]string{agentPath: opts.Agent},
+		Script:          hostScript(),
+		Reboot:          true,
 	}
 	if cfg.Kernel == "" {
 		// Resolve the default here, so that the kernel copied is the one
@@ -124,21 +131,52 @@ func Build(opts Options) error {
 	})
 }
 
+// hostScript is what the image's /init runs: the DHCP script written
+// where udhcpc finds it, then the boot sequence.
+func hostScript() string {
+	return "mkdir -p /etc/shingle-boot\ncat > " + udhcpcPath + " <<'UDHCPC'\n" + string(udhcpcScript) +
+		"UDHCPC\nchmod 755 " + udhcpcPath + "\n" + bootScript
+}
+
 // IPXEScript returns the iPXE script that boots the image served from
 // base (ending in /) with the kernel arguments args. The host's
 // configuration URL, base/hosts/MAC/ with the MAC of the card iPXE booted
-// from written with dashes (52-54-00-12-34-56), goes on the kernel command
-// line as shingle.config.
+// from in lower case with dashes (52-54-00-12-34-56), goes on the kernel
+// command line as shingle.config, and the MAC as BOOTIF, so the image
+// asks DHCP on that card first. A fetch that fails is tried again after
+// 10 s rather than falling through to the next boot device.
 func IPXEScript(base string, args []string) string {
 	return fmt.Sprintf(`#!ipxe
 # Boots a Shingle storage host: the kernel and the initramfs with the agent
 # from %[1]s; the image then fetches this host's configuration from
-# %[1]shosts/<MAC>/.
+# %[1]shosts/<mac>/ (lower case, dashes).
+:retry
 echo shingle: booting from %[1]s as ${netX/mac:hexhyp}
-kernel %[1]s%[2]s %[4]s shingle.config=%[1]shosts/${netX/mac:hexhyp}/
-initrd %[1]s%[3]s
-boot
+kernel %[1]s%[2]s initrd=%[3]s %[4]s BOOTIF=${netX/mac:hexhyp} shingle.config=%[1]shosts/${netX/mac:hexhyp}/ || goto failed
+initrd %[1]s%[3]s || goto failed
+boot || goto failed
+:failed
+echo shingle: could not fetch the image from %[1]s; trying again in 10 s
+sleep 10
+goto retry
 `, base, KernelFile, InitrdFile, strings.Join(args, " "))
+}
+
+// checkStatic refuses an agent binary that would not run in the image:
+// one that is missing, not an ELF executable, or dynamically linked (a
+// program interpreter the initramfs does not have).
+func checkStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("the agent binary %s: %w; build it with CGO_ENABLED=0 go build -o shingle-agent ./agent", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("the agent binary %s is dynamically linked and would not run in the image; build it with CGO_ENABLED=0 go build -o shingle-agent ./agent", path)
+		}
+	}
+	return nil
 }
 
 // writeFile writes path through fill, by way of a temporary file renamed

@@ -15,9 +15,10 @@ func TestIPXEScript(t *testing.T) {
 	s := IPXEScript("http://10.20.0.1:8080/shingle/", []string{"console=ttyS0", "panic=30"})
 	for _, want := range []string{
 		"#!ipxe\n",
-		"\nkernel http://10.20.0.1:8080/shingle/vmlinuz console=ttyS0 panic=30 shingle.config=http://10.20.0.1:8080/shingle/hosts/${netX/mac:hexhyp}/\n",
-		"\ninitrd http://10.20.0.1:8080/shingle/initrd.img\n",
-		"\nboot\n",
+		"\nkernel http://10.20.0.1:8080/shingle/vmlinuz initrd=initrd.img console=ttyS0 panic=30 BOOTIF=${netX/mac:hexhyp} shingle.config=http://10.20.0.1:8080/shingle/hosts/${netX/mac:hexhyp}/ || goto failed\n",
+		"\ninitrd http://10.20.0.1:8080/shingle/initrd.img || goto failed\n",
+		"\nboot || goto failed\n",
+		"\nsleep 10\ngoto retry\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("the script lacks %q:\n%s", want, s)
@@ -47,6 +48,8 @@ func TestBuildRefusesWhatCannotBoot(t *testing.T) {
 		{"a URL without a host", Options{Dir: dir, URL: "http:///x", Agent: agent}, "not an http:// or https:// URL"},
 		{"no agent", Options{Dir: dir, URL: "http://10.0.0.1/"}, "no agent binary given"},
 		{"an agent that is not there", Options{Dir: dir, URL: "http://10.0.0.1/", Agent: agent + ".missing"}, "no such file"},
+		{"an agent that is not a program", Options{Dir: dir, URL: "http://10.0.0.1/", Agent: agent}, "CGO_ENABLED=0"},
+		{"a dynamically linked agent", Options{Dir: dir, URL: "http://10.0.0.1/", Agent: dynamic(t)}, "dynamically linked"},
 	} {
 		err := Build(c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -58,15 +61,31 @@ func TestBuildRefusesWhatCannotBoot(t *testing.T) {
 	}
 }
 
-// TestBootScriptsParse checks that the boot sequence and the DHCP script
-// are valid shell: a syntax error would leave every host of a rack at a
-// dead console.
+// dynamic returns the path of one of the system's dynamically linked
+// programs.
+func dynamic(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/bin/sh", "/bin/ls", "/usr/bin/env"} {
+		if checkStatic(p) != nil {
+			return p
+		}
+	}
+	t.Fatal("no dynamically linked program found in /bin or /usr/bin to test with")
+	return ""
+}
+
+// TestBootScriptsParse checks that the boot sequence, the DHCP script and
+// the script the image runs (both, joined) are valid shell: a syntax
+// error would leave every host of a rack at a dead console.
 func TestBootScriptsParse(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
 		t.Fatalf("no sh to check the scripts with: %v", err)
 	}
-	for name, script := range map[string]string{"boot.sh": bootScript, "udhcpc.sh": string(udhcpcScript)} {
+	if !strings.Contains(hostScript(), "\nUDHCPC\n") || !strings.Contains(hostScript(), "shingle-agent --config") {
+		t.Errorf("the host's script lacks the DHCP script's end or the agent:\n%s", hostScript())
+	}
+	for name, script := range map[string]string{"boot.sh": bootScript, "udhcpc.sh": string(udhcpcScript), "the host's script": hostScript()} {
 		cmd := exec.Command(sh, "-n")
 		cmd.Stdin = strings.NewReader(script)
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -221,7 +221,7 @@ health-interval: 5s
 		select {
 		case err := <-qemuDone:
 			qemuDone <- err
-			return fmt.Errorf("QEMU exited: %v", err)
+			t.Fatalf("QEMU exited before the host registered: %v", err)
 		default:
 		}
 		res, err := fleet.GetHost(ctx, connect.NewRequest(&fleetv1.GetHostRequest{Id: hostID}))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 )
 
 // WriteInitramfs writes, gzip-compressed, the initramfs Run would boot for
@@ -18,9 +19,14 @@ func WriteInitramfs(cfg Config, w io.Writer) error {
 	if err := applyDefaults(&cfg); err != nil {
 		return err
 	}
-	mods, err := resolveModules(cfg.ModulesDir, cfg.Modules)
+	mods, err := resolveModules(cfg.ModulesDir, append(slices.Clone(cfg.Modules), cfg.OptionalModules...))
 	if err != nil {
 		return err
+	}
+	for i := range mods {
+		if mods[i].explicit && !slices.ContainsFunc(cfg.Modules, func(n string) bool { return moduleName(n) == mods[i].name }) {
+			mods[i].explicit = false // optional: a failure to load is a warning
+		}
 	}
 	im, err := buildImage(&cfg, filepath.Base(cfg.ModulesDir), mods)
 	if err != nil {

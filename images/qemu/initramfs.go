@@ -310,7 +310,7 @@ func buildImage(cfg *Config, version string, mods []module) (*image, error) {
 		}
 	}
 
-	if err := im.addFile(guestInit, source{data: []byte(initScript(loads)), perm: 0o755}, "the init script"); err != nil {
+	if err := im.addFile(guestInit, source{data: []byte(initScript(loads, cfg.Reboot)), perm: 0o755}, "the init script"); err != nil {
 		return nil, err
 	}
 	if err := im.addFile(guestFunctions, source{data: []byte(functions), perm: 0o644}, "the script helpers"); err != nil {
@@ -375,20 +375,28 @@ waitfor() {
 }
 `
 
-// initScript returns the guest's /init.
-func initScript(loads []string) string {
+// initScript returns the guest's /init; with reboot set it reboots where
+// it would power off.
+func initScript(loads []string, reboot bool) string {
+	halt := "sleep 1\npoweroff -f"
+	if reboot {
+		halt = "echo 'rebooting in 30 s'\nsleep 30\nreboot -f"
+	}
 	var b strings.Builder
 	b.WriteString(`#!/bin/busybox sh
 # /init of an initramfs built by images/qemu: set up, run /script, report
-# its exit status on the console and power off.
+# its exit status on the console and power off (or reboot).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp
+
+finish() {
+	` + strings.ReplaceAll(halt, "\n", "\n\t") + `
+}
 
 setup_failed() {
 	echo
 	echo "` + setupMarker + ` $*"
-	sleep 1
-	poweroff -f
+	finish
 	exit 1
 }
 
@@ -412,8 +420,7 @@ sync
 # drain before the machine powers off.
 echo
 echo "` + exitMarker + `$status"
-sleep 1
-poweroff -f
+finish
 `)
 	return b.String()
 }

@@ -47,6 +47,11 @@ type Config struct {
 	// only prints a warning.
 	Modules []string
 
+	// OptionalModules are loaded like Modules, but one that fails to
+	// load only prints a warning: drivers for hardware a machine may not
+	// have, in an image that boots many kinds (images/pxe).
+	OptionalModules []string
+
 	// ModuleParams maps a module name to its parameters, as they would
 	// follow the module on an insmod command line ("nr_devices=1
 	// zoned=1"). They are pasted into the init script unquoted. Naming a
@@ -97,6 +102,12 @@ type Config struct {
 	// Stdout, if not nil, receives the guest's serial console as it
 	// arrives, with carriage returns removed, for progress in long runs.
 	Stdout io.Writer
+
+	// Reboot makes the guest reboot, 30 seconds after the script returns
+	// or setup fails, where it would power off: for hosts that boot from
+	// the network (images/pxe), which should try again rather than wait
+	// for a person. Run does not use it.
+	Reboot bool
 
 	// Busybox is the host path of a statically linked busybox, which
 	// provides the guest's shell and commands. The default is
@@ -263,7 +274,7 @@ func applyDefaults(cfg *Config) error {
 			version = v
 		}
 		cfg.ModulesDir = "/lib/modules/" + version
-		if _, err := os.Stat(cfg.ModulesDir); err != nil && len(cfg.Modules) > 0 {
+		if _, err := os.Stat(cfg.ModulesDir); err != nil && len(cfg.Modules)+len(cfg.OptionalModules) > 0 {
 			return fmt.Errorf("modules of kernel %s: %w; install them: %s", cfg.Kernel, err, InstallHint)
 		}
 	}
