@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every Shingle test, as CI does: formatting, go vet, the unit and race
 # tests, and the kernel-level suites that boot Debian's kernel under QEMU
-# against real zoned block devices (null_blk and NVMe ZNS).
+# against real zoned block devices (null_blk and NVMe ZNS), network-boot a
+# storage host from the PXE image, and bring up a rack with the playbooks.
 #
-# It installs what it needs on a fresh Debian machine (iproute2, QEMU, a
-# kernel, a static busybox, smartmontools) through apt-get, and Go modules
+# It installs what it needs on a fresh Debian machine (iproute2, QEMU and
+# its iPXE ROMs, ansible-core, a kernel, a static busybox, smartmontools)
+# through apt-get, and Go modules
 # through the module proxy. It exits non-zero on the first failure.
 #
 #   ./tools/test.sh            everything
@@ -65,6 +67,7 @@ install_test_deps() {
 
 # install_qemu_deps installs the packages the kernel-level tests need when
 # any is missing: QEMU, its network cards' iPXE ROMs (the PXE boot test),
+# ansible-core (the rack bring-up test, which also boots a host),
 # Debian's kernel (it has zoned block support and the null_blk and nvme
 # modules), a static busybox for the guest, blkzone, and smartctl (the
 # SMART test checks its readings against it).
@@ -72,6 +75,7 @@ install_qemu_deps() {
 	local missing=()
 	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
 	[ -e /usr/lib/ipxe/qemu/efi-virtio.rom ] || missing+=(ipxe-qemu)
+	command -v ansible-playbook >/dev/null 2>&1 || missing+=(ansible-core)
 	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
 	[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
 	command -v blkzone >/dev/null 2>&1 || [ -x /usr/sbin/blkzone ] || missing+=(util-linux)
@@ -117,8 +121,8 @@ if [ "$qemu" = 1 ]; then
 	install_qemu_deps
 	step "kernel-level suites under QEMU"
 	# On failure the guest's whole console is printed; add -v to stream it.
-	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover|TestKernelExtentStore|TestPXEBootJoinsTheFleet)$' \
-		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/ ./agent/extent/
+	go test -tags qemu -run '^(TestRun.*|TestKernelZonedDevices|TestKernelSMART|TestKernelDiscover|TestKernelExtentStore|TestPXEBootJoinsTheFleet|TestPlaybooksBringUpARack)$' \
+		./images/... ./zoned/... ./agent/health/smart/ ./agent/discover/ ./agent/extent/ ./ansible/
 fi
 
 echo

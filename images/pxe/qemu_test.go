@@ -31,14 +31,13 @@ import (
 	"github.com/shingle-storage/shingle/internal/loopport"
 )
 
-// The host the test boots: QEMU's first NIC has this MAC unless told
-// otherwise, and its user network gives the guest 10.0.2.15 and reaches
-// the host's loopback at 10.0.2.2.
+// The host the test boots: its card's MAC, its id and rack, and its ZNS
+// drive's serial. The guest reaches this test's servers at
+// qemu.GuestHost.
 const (
 	hostMAC   = "52:54:00:12:34:56"
 	hostID    = "pxe-host-1"
 	hostRack  = "r1"
-	guestHost = "10.0.2.2"
 	znsSerial = "pxezns"
 )
 
@@ -75,7 +74,7 @@ func TestPXEBootJoinsTheFleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, err := certs.Ensure(ca, pki.Request{Name: "fleet-1", Role: pki.RoleNode, Hosts: append(pki.LoopbackHosts(), guestHost)})
+	node, err := certs.Ensure(ca, pki.Request{Name: "fleet-1", Role: pki.RoleNode, Hosts: append(pki.LoopbackHosts(), qemu.GuestHost)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +134,7 @@ func TestPXEBootJoinsTheFleet(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	dir := filepath.Join(tmp, "boot")
-	if err := pxe.Build(pxe.Options{Dir: dir, URL: fmt.Sprintf("http://%s:%d/", guestHost, port), Agent: agentBin}); err != nil {
+	if err := pxe.Build(pxe.Options{Dir: dir, URL: fmt.Sprintf("http://%s:%d/", qemu.GuestHost, port), Agent: agentBin}); err != nil {
 		t.Fatal(err)
 	}
 	agentAddr := addr(t)
@@ -157,7 +156,7 @@ rack: %s
 drives:
   allow-all-zoned: true
 health-interval: 5s
-`, agentAddr, guestHost, mustPort(t, api), tok.Msg.GetToken(), hostID, hostRack)
+`, agentAddr, qemu.GuestHost, mustPort(t, api), tok.Msg.GetToken(), hostID, hostRack)
 	for name, from := range map[string]string{"pki/ca.pem": agentCert.CA, "pki/agent.pem": agentCert.Cert, "pki/agent-key.pem": agentCert.Key} {
 		b, err := os.ReadFile(from)
 		if err != nil {
@@ -184,45 +183,35 @@ health-interval: 5s
 	if err := os.Truncate(zns, 256<<20); err != nil {
 		t.Fatal(err)
 	}
-	console := &syncBuffer{}
-	qctx, stopQEMU := context.WithCancel(ctx)
-	defer stopQEMU()
-	cmd := exec.CommandContext(qctx, "qemu-system-x86_64",
-		"-accel", "tcg", "-cpu", "max", "-m", "1536", "-smp", "2",
-		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-nic", "none",
-		"-netdev", fmt.Sprintf("user,id=n0,tftp=%s,bootfile=%s,hostfwd=tcp:%s-:7400", dir, pxe.ScriptFile, agentAddr),
-		"-device", "virtio-net-pci,netdev=n0,mac="+hostMAC,
-		"-boot", "n",
-		"-drive", "file="+zns+",id=zns0,format=raw,if=none",
-		"-device", "nvme,serial="+znsSerial+",id=nvme0",
-		"-device", "nvme-ns,drive=zns0,bus=nvme0,nsid=1,logical_block_size=4096,physical_block_size=4096,"+
-			"zoned=true,zoned.zone_size=4M,zoned.zone_capacity=3M,zoned.max_open=8,zoned.max_active=12")
-	cmd.Stdout, cmd.Stderr = console, console
+	var stream io.Writer
 	if testing.Verbose() {
-		cmd.Stdout = &tee{console, os.Stdout}
+		stream = os.Stdout
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting QEMU: %v (install it: %s)", err, qemu.InstallHint)
+	host, err := qemu.NetBoot(ctx, qemu.NetBootConfig{
+		TFTPDir: dir, BootFile: pxe.ScriptFile, MAC: hostMAC, Forwards: map[string]int{agentAddr: 7400},
+		MemoryMB: 1536, Stdout: stream,
+		Args: []string{
+			"-drive", "file=" + zns + ",id=zns0,format=raw,if=none",
+			"-device", "nvme,serial=" + znsSerial + ",id=nvme0",
+			"-device", "nvme-ns,drive=zns0,bus=nvme0,nsid=1,logical_block_size=4096,physical_block_size=4096," +
+				"zoned=true,zoned.zone_size=4M,zoned.zone_capacity=3M,zoned.max_open=8,zoned.max_active=12",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	qemuDone := make(chan error, 1)
-	go func() { qemuDone <- cmd.Wait() }()
 	defer func() {
-		stopQEMU()
-		<-qemuDone
+		host.Stop()
 		if t.Failed() && !testing.Verbose() {
-			t.Logf("guest console:\n%s", console.String())
+			t.Logf("guest console:\n%s", host.Console())
 		}
 	}()
 
 	// The host registers, with its drive.
 	var drive *fleetv1.Drive
 	eventually(t, "the PXE-booted host's drive registered with fleetd", 6*time.Minute, func() error {
-		select {
-		case err := <-qemuDone:
-			qemuDone <- err
+		if done, err := host.Exited(); done {
 			t.Fatalf("QEMU exited before the host registered: %v", err)
-		default:
 		}
 		res, err := fleet.GetHost(ctx, connect.NewRequest(&fleetv1.GetHostRequest{Id: hostID}))
 		if err != nil {
@@ -270,7 +259,7 @@ health-interval: 5s
 	if !bytes.Equal(got, blob) {
 		t.Fatalf("the blob read back (%d bytes) differs from the one put (%d bytes)", len(got), len(blob))
 	}
-	if c := console.String(); !strings.Contains(c, "shingle-boot: starting the agent") {
+	if c := host.Console(); !strings.Contains(c, "shingle-boot: starting the agent") {
 		t.Errorf("the console does not show the boot sequence starting the agent")
 	}
 }
@@ -320,31 +309,4 @@ func eventually(t *testing.T, what string, limit time.Duration, check func() err
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for QEMU's output and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Write(bytes.ReplaceAll(p, []byte("\r"), nil))
-	return len(p), nil // all of p is taken, carriage returns or not
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// tee writes to both.
-type tee struct{ a, b io.Writer }
-
-func (t *tee) Write(p []byte) (int, error) {
-	_, _ = t.b.Write(p)
-	return t.a.Write(p)
 }
