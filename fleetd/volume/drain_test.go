@@ -28,23 +28,9 @@ func (f *applyingFleet) Propose(_ context.Context, c state.Command) (state.Resul
 // moves it on. A suspect drive reported failing is left to its operator,
 // and with DrainFailing off nothing is drained.
 func TestDrainFailingDrivesKeepsToItsLimit(t *testing.T) {
-	st := state.New()
-	cmds := []state.Command{
-		&state.AddSite{ID: "s"}, &state.AddRoom{ID: "m", Site: "s"}, &state.AddRow{ID: "w", Room: "m"},
-		&state.AddRack{ID: "r", Row: "w"}, &state.AddHost{ID: "h", Rack: "r", Address: "a:1"},
-		&state.SetHostState{ID: "h", State: state.HostInService},
-	}
-	for _, d := range []string{"d1", "d2", "d3", "d4", "d5"} {
-		cmds = append(cmds, &state.AddDrive{ID: d, Host: "h", Slot: d, CapacityBytes: 1 << 40, Model: "m"},
-			&state.SetDriveState{ID: d, State: state.DriveInService})
-	}
-	cmds = append(cmds, &state.SetDriveState{ID: "d1", State: state.DriveDraining, Reason: "operator"},
+	st := oneHost(t, []string{"d1", "d2", "d3", "d4", "d5"},
+		&state.SetDriveState{ID: "d1", State: state.DriveDraining, Reason: "operator"},
 		&state.SetDriveState{ID: "d5", State: state.DriveSuspect, Reason: "operator"})
-	for _, c := range cmds {
-		if _, err := st.Apply(c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	failing := DriveView{Health: HealthFailing, HealthReasons: []string{"SMART attribute 5 is at or below the drive's own threshold", "a note"}}
 	f := &applyingFleet{fakeFleet{st: st, hosts: map[string]HostView{},
 		drives: map[string]DriveView{"d1": {Health: "ok"}, "d2": failing, "d3": failing, "d4": failing, "d5": failing}}}
@@ -103,26 +89,11 @@ func TestDrainFailingDrivesKeepsToItsLimit(t *testing.T) {
 // drain cancelled, then the member placed back on its old drive): the
 // same replica extent, or the same shard and epoch, on the same drive.
 func TestLeftoverPlacedAgainIsKept(t *testing.T) {
-	st := state.New()
-	cmds := []state.Command{
-		&state.AddSite{ID: "s"}, &state.AddRoom{ID: "m", Site: "s"}, &state.AddRow{ID: "w", Room: "m"},
-		&state.AddRack{ID: "r", Row: "w"}, &state.AddHost{ID: "h", Rack: "r", Address: "a:1"},
-		&state.SetHostState{ID: "h", State: state.HostInService},
-	}
-	for _, d := range []string{"d0", "d1", "d2", "d3"} {
-		cmds = append(cmds, &state.AddDrive{ID: d, Host: "h", Slot: d, CapacityBytes: 1 << 40, Model: "m"},
-			&state.SetDriveState{ID: d, State: state.DriveInService})
-	}
-	cmds = append(cmds,
+	st := oneHost(t, []string{"d0", "d1", "d2", "d3"},
 		&state.CreateVolume{Scheme: state.Replication(2), Placement: []string{"d0", "d1"}, MemberBytes: 1 << 20},
 		&state.CreateVolume{Scheme: state.Replication(2), Placement: []string{"d2", "d3"}, MemberBytes: 1 << 20},
 		&state.SealVolume{ID: 2},
 		&state.EncodeVolume{ID: 2, ExpectedGeneration: 1, Scheme: state.RS(2, 1), Placement: []string{"d0", "d1", "d2"}, MemberBytes: 1 << 20})
-	for _, c := range cmds {
-		if _, err := st.Apply(c); err != nil {
-			t.Fatal(err)
-		}
-	}
 	m := New(&fakeFleet{st: st}, nil, Options{}, nil)
 	rep, _ := st.Volume(1)
 	coded, _ := st.Volume(2)
@@ -142,4 +113,26 @@ func TestLeftoverPlacedAgainIsKept(t *testing.T) {
 			t.Errorf("%s: placedAgain is %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// oneHost returns a state with one host in service holding the drives,
+// in service, after which the commands more are applied.
+func oneHost(t *testing.T, drives []string, more ...state.Command) *state.State {
+	t.Helper()
+	st := state.New()
+	cmds := []state.Command{
+		&state.AddSite{ID: "s"}, &state.AddRoom{ID: "m", Site: "s"}, &state.AddRow{ID: "w", Room: "m"},
+		&state.AddRack{ID: "r", Row: "w"}, &state.AddHost{ID: "h", Rack: "r", Address: "a:1"},
+		&state.SetHostState{ID: "h", State: state.HostInService},
+	}
+	for _, d := range drives {
+		cmds = append(cmds, &state.AddDrive{ID: d, Host: "h", Slot: d, CapacityBytes: 1 << 40, Model: "m"},
+			&state.SetDriveState{ID: d, State: state.DriveInService})
+	}
+	for _, c := range append(cmds, more...) {
+		if _, err := st.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
 }
