@@ -58,6 +58,12 @@ func TestAgentRegistersAndGoesSilent(t *testing.T) {
 		JoinToken: tok.Token, HostId: "host-1", Rack: "r1", Address: "127.0.0.1:7400",
 		Drives: []*fleetv1.DriveInfo{{Id: "wwn-1", Slot: "1", CapacityBytes: 1 << 30, Model: "emulated"}, {Id: "wwn-2", Slot: "2", CapacityBytes: 1 << 30, Model: "emulated"}},
 	}
+	// A wrong secret is refused to a host the fleet does not know.
+	bad := proto.Clone(reg).(*fleetv1.RegisterRequest)
+	bad.JoinToken = strings.Split(tok.Token, ".")[0] + ".wrong"
+	if _, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(bad)); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("register with a wrong secret: %v", err)
+	}
 	res, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(reg))
 	if err != nil {
 		t.Fatal(err)
@@ -74,11 +80,18 @@ func TestAgentRegistersAndGoesSilent(t *testing.T) {
 		len(res.Msg.GetRefusedDrives()) != 1 || !strings.HasPrefix(res.Msg.GetRefusedDrives()[0], "wwn-3: ") || !strings.Contains(res.Msg.GetRefusedDrives()[0], `slot "2"`) {
 		t.Fatalf("second register, with a drive in a taken slot: %v, %v", res, err)
 	}
-	// A wrong secret is refused.
-	bad := proto.Clone(reg).(*fleetv1.RegisterRequest)
-	bad.JoinToken = strings.Split(tok.Token, ".")[0] + ".wrong"
-	if _, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(bad)); connect.CodeOf(err) != connect.CodeNotFound {
-		t.Fatalf("register with a wrong secret: %v", err)
+	// Once known, the host comes back (a PXE host at its next boot) on
+	// its certificate: a token that no longer works does not matter, and
+	// its new address is recorded. Saying it is in another rack is not
+	// taken without a token.
+	bad.Address = "127.0.0.1:7401"
+	if _, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(bad)); err != nil {
+		t.Fatalf("a known host registering again with a stale token: %v", err)
+	}
+	moved := proto.Clone(bad).(*fleetv1.RegisterRequest)
+	moved.Rack = "r2"
+	if _, err := agent.Register(ctx(t, 10*time.Second), connect.NewRequest(moved)); connect.CodeOf(err) != connect.CodeNotFound {
+		t.Fatalf("a known host saying it moved racks, with a stale token: %v", err)
 	}
 	// host-1's certificate cannot speak for host-2.
 	if _, err := agent.Heartbeat(ctx(t, 5*time.Second), connect.NewRequest(&fleetv1.HeartbeatRequest{HostId: "host-2"})); connect.CodeOf(err) != connect.CodePermissionDenied {
@@ -106,7 +119,7 @@ func TestAgentRegistersAndGoesSilent(t *testing.T) {
 	}
 	beat()
 	v := show()
-	if v.Host.Liveness.Reachability != "reachable" || v.Host.Address != "127.0.0.1:7400" || len(v.Drives) != 2 || v.Drives[0].Report.FreeBytes != "12345" {
+	if v.Host.Liveness.Reachability != "reachable" || v.Host.Address != "127.0.0.1:7401" || len(v.Drives) != 2 || v.Drives[0].Report.FreeBytes != "12345" {
 		t.Fatalf("after a heartbeat: %+v", v)
 	}
 	eventually(t, 10*time.Second, func() error {

@@ -29,7 +29,8 @@ func checkAgent(ctx context.Context, host string) error {
 	return nil
 }
 
-// Register joins a host with a join token and records its new drives.
+// Register joins a host with a join token, or takes a known host back,
+// and records its new drives.
 func (a *agentService) Register(ctx context.Context, req *connect.Request[fleetv1.RegisterRequest]) (*connect.Response[fleetv1.RegisterResponse], error) {
 	s := a.s
 	m := req.Msg
@@ -43,16 +44,32 @@ func (a *agentService) Register(ctx context.Context, req *connect.Request[fleetv
 	if p != nil {
 		return relay(ctx, s, p, req, p.agent.Register)
 	}
-	id, secret, ok := splitToken(m.GetJoinToken())
-	if !ok {
-		return nil, invalid("the join token must look like <id>.<secret>, as fleetctl token create prints it")
-	}
-	join := &state.JoinHost{
-		Token: id, SecretHash: state.HashJoinSecret(secret), Now: time.Now().Unix(),
-		Host: m.GetHostId(), Rack: m.GetRack(), Address: m.GetAddress(),
-	}
-	if _, err := s.propose(ctx, join); err != nil {
-		return nil, err
+	// A host the fleet knows, in the rack it says, comes back without a
+	// join token: a PXE-booted host registers at every boot, with the
+	// token it was given, which may have expired since. What lets it in is
+	// its certificate, which names it (checkAgent). A new host, or one
+	// that says it moved racks, needs a valid token.
+	var known bool
+	s.fsm.Read(func(st *state.State) {
+		h, ok := st.Host(m.GetHostId())
+		known = ok && h.State != state.HostRetired && h.Rack == m.GetRack()
+	})
+	if known {
+		if _, err := s.propose(ctx, &state.SetHostAddress{ID: m.GetHostId(), Address: m.GetAddress()}); err != nil {
+			return nil, err
+		}
+	} else {
+		id, secret, ok := splitToken(m.GetJoinToken())
+		if !ok {
+			return nil, invalid("the join token must look like <id>.<secret>, as fleetctl token create prints it")
+		}
+		join := &state.JoinHost{
+			Token: id, SecretHash: state.HashJoinSecret(secret), Now: time.Now().Unix(),
+			Host: m.GetHostId(), Rack: m.GetRack(), Address: m.GetAddress(),
+		}
+		if _, err := s.propose(ctx, join); err != nil {
+			return nil, err
+		}
 	}
 	out := &fleetv1.RegisterResponse{HeartbeatInterval: durationpb.New(s.cfg.HeartbeatInterval)}
 	for _, d := range m.GetDrives() {
