@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/shingle-storage/shingle/fleetd/pki"
@@ -55,22 +57,43 @@ the servers.
 
 func certCA(c *cli.Context) error {
 	d := pki.Dir(c.String("dir"))
-	_, statErr := os.Stat(d.CAFile())
+	keyFile := filepath.Join(c.String("dir"), "ca-key.pem")
+	_, certErr := os.Stat(d.CAFile())
+	_, keyErr := os.Stat(keyFile)
+	switch {
+	case certErr == nil && keyErr == nil:
+		if _, err := pki.LoadCA(d.CAFile(), keyFile); err != nil {
+			return fmt.Errorf("the CA in %s: %w", c.String("dir"), err)
+		}
+		fmt.Fprintf(c.App.Writer, "the CA in %s is kept: %s\n", c.String("dir"), d.CAFile())
+		return nil
+	case certErr == nil || keyErr == nil:
+		// Half a CA: never make a new one over it, which would orphan
+		// every certificate the fleet has.
+		missing := keyFile
+		if certErr != nil {
+			missing = d.CAFile()
+		}
+		return fmt.Errorf("%s holds half a CA: %s is missing; put it back (a CA key kept offline, say), or use another --dir for a new CA", c.String("dir"), missing)
+	}
 	if _, err := d.EnsureCA(); err != nil {
 		return err
 	}
-	if statErr == nil {
-		fmt.Fprintf(c.App.Writer, "the CA in %s is kept: %s\n", c.String("dir"), d.CAFile())
-		return nil
-	}
-	fmt.Fprintf(c.App.Writer, "made the cluster CA: %s, and its key %s\n", d.CAFile(), filepath.Join(c.String("dir"), "ca-key.pem"))
+	fmt.Fprintf(c.App.Writer, "made the cluster CA: %s, and its key %s\n", d.CAFile(), keyFile)
 	return nil
 }
+
+// certName is what a certificate's NAME may be: a host id, a server id, a
+// person's name, and nothing the directory's own files are called.
+var certName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func certIssue(c *cli.Context) error {
 	name, err := oneArg(c, "NAME")
 	if err != nil {
 		return err
+	}
+	if !certName.MatchString(name) || name == "ca" || strings.HasSuffix(name, "-key") {
+		return usageErrorf("NAME %q: use letters, digits, '.', '_' and '-', not starting with a punctuation mark; \"ca\" and names ending in \"-key\" are the directory's own", name)
 	}
 	role := pki.Role(c.String("role"))
 	switch role {
@@ -94,8 +117,13 @@ func certIssue(c *cli.Context) error {
 		return err
 	}
 	f := d.Files(name)
-	if _, err := os.Stat(f.Cert); err == nil && !c.Bool("force") {
-		return fmt.Errorf("%s has a certificate already (%s); give --force to issue a new one", name, f.Cert)
+	for _, p := range []string{f.Cert, f.Key} {
+		if _, err := os.Stat(p); err == nil && !c.Bool("force") {
+			return fmt.Errorf("%s has a certificate already (%s); give --force to issue a new one", name, p)
+		}
+	}
+	if end := time.Now().Add(c.Duration("valid")); end.After(ca.Cert.NotAfter) {
+		return usageErrorf("--valid %v: the certificate would outlive the CA, which expires %s", c.Duration("valid"), ca.Cert.NotAfter.UTC().Format("2006-01-02"))
 	}
 	pair, err := ca.Issue(pki.Request{Name: name, Role: role, Hosts: c.StringSlice("host"), Validity: c.Duration("valid")})
 	if err != nil {

@@ -48,6 +48,20 @@ func TestCertMakesWhatTheServersTrust(t *testing.T) {
 	if code, out := fleetctl("issue", "--dir", dir, "--role", "agent", "--host", "10.20.3.7", "host-7"); code != exitFailed || !strings.Contains(out, "--force") {
 		t.Errorf("issue again: exit %d, %q", code, out)
 	}
+	// Names that would overwrite the CA, another holder's key, or a file
+	// outside --dir are refused, --force or not.
+	for _, name := range []string{"ca", "host-7-key", "../escaped", ".hidden"} {
+		if code, out := fleetctl("issue", "--dir", dir, "--role", "operator", "--force", name); code != exitUsage || !strings.Contains(out, "NAME") {
+			t.Errorf("issue %q: exit %d, %q", name, code, out)
+		}
+	}
+	if code, out := fleetctl("issue", "--dir", dir, "--role", "operator", "--valid", "200000h", "bob"); code != exitUsage || !strings.Contains(out, "outlive the CA") {
+		t.Errorf("a certificate outliving the CA: exit %d, %q", code, out)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	files := pki.Dir(dir).Files("host-7")
 	if fi, err := os.Stat(files.Key); err != nil || fi.Mode().Perm()&0o077 != 0 {
@@ -76,5 +90,20 @@ func TestCertMakesWhatTheServersTrust(t *testing.T) {
 	}
 	if _, err := pki.ServerConfig(files); err != nil {
 		t.Errorf("the servers' TLS configuration refuses the files: %v", err)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, "ca.pem")); err != nil || !bytes.Equal(after, before) {
+		t.Fatalf("the CA changed: %v", err)
+	}
+
+	// With its key kept elsewhere, the CA is half there: cert ca refuses
+	// to make a new one over it.
+	if err := os.Rename(filepath.Join(dir, "ca-key.pem"), filepath.Join(t.TempDir(), "ca-key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := fleetctl("ca", "--dir", dir); code != exitFailed || !strings.Contains(out, "half a CA") {
+		t.Errorf("ca without its key: exit %d, %q", code, out)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, "ca.pem")); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("cert ca without the key replaced the CA certificate: %v", err)
 	}
 }
