@@ -59,8 +59,18 @@ func TestFleetctlExitCodes(t *testing.T) {
 	if out, _, code = f.fleetctl(nil, "host", "show", "host-c1"); code != 0 || !strings.Contains(out, "rack-c") {
 		t.Fatalf("host show host-c1 after host add: exit %d\n%s", code, out)
 	}
-	if _, errOut, code := f.fleetctl(nil, "rack", "add", "--site", "s2", "--room", "m2", "--row", "w2", "rack-b"); code != 1 || !strings.Contains(errOut, "already exists") {
-		t.Fatalf("adding rack-b again: exit %d (%s), want 1 saying it exists", code, errOut)
+	// Again, in the same place: nothing to do (scripts run it again).
+	if out, errOut, code := f.fleetctl(nil, "rack", "add", "--site", "s2", "--room", "m2", "--row", "w2", "rack-b"); code != 0 || !strings.Contains(out, "already") {
+		t.Fatalf("adding rack-b again: exit %d (%s%s), want 0 saying it exists", code, out, errOut)
+	}
+	// A room id used in another site names that site's room: the rack
+	// would not stand where asked, and that is an error, not a rack in
+	// the wrong failure domain.
+	if _, errOut, code := f.fleetctl(nil, "rack", "add", "--site", "s3", "--room", "m2", "--row", "w3", "rack-d"); code != 1 || !strings.Contains(errOut, "stands in s2 / m2 / w2") {
+		t.Fatalf("a rack in a room id of another site: exit %d (%s), want 1 saying where that room is", code, errOut)
+	}
+	if _, _, code := f.fleetctl(nil, "rack", "show", "rack-d"); code != 5 {
+		t.Fatalf("rack-d was made in the wrong place (rack show: exit %d)", code)
 	}
 	if _, errOut, code := f.fleetctl(nil, "host", "add", "--rack", "nope", "host-x"); code != 5 {
 		t.Fatalf("a host in a rack that does not exist: exit %d (%s), want 5", code, errOut)
