@@ -83,8 +83,11 @@ func TestPlaybooksBringUpARack(t *testing.T) {
   vars:
     ansible_connection: local
     ansible_python_interpreter: auto_silent
+    # The test runs as whoever runs it, without sudo.
+    ansible_become: false
     shingle_root: %[1]s
     shingle_manage_services: false
+    shingle_bootstrap: true
     shingle_bin: %[2]s
     shingle_pki: %[3]s/pki
     shingle_image_dir: %[3]s/image
@@ -173,6 +176,17 @@ func TestPlaybooksBringUpARack(t *testing.T) {
 		!strings.Contains(dns, "dhcp-boot=tag:ipxe,"+bootURL+"boot.ipxe\n") {
 		t.Errorf("dnsmasq's configuration lacks the host's reservation or the boot file:\n%s", dns)
 	}
+	if site := readFile(t, filepath.Join(root, "etc/nginx/sites-enabled/shingle")); !strings.Contains(site, "location /hosts/52-54-00-12-34-56/ {\n        allow 10.0.2.15;\n        deny all;") {
+		t.Errorf("nginx's site does not keep the host's directory to the host:\n%s", site)
+	}
+	for _, f := range []string{"agent.yaml", "pki/agent-key.pem"} {
+		if fi, err := os.Stat(filepath.Join(hostDir, f)); err != nil || fi.Mode().Perm()&0o007 != 0 {
+			t.Errorf("the host's %s: %v, mode %v; want it unreadable to others", f, err, fi.Mode())
+		}
+	}
+	// Running the plays again changes nothing that matters: the rack is
+	// kept, and a second run succeeds.
+	run("topology.yml", "boot.yml")
 
 	// 4. The host boots from the boot server and joins the rack.
 	go func() { _ = http.Serve(boot, http.FileServer(http.Dir(web))) }()

@@ -43,16 +43,20 @@ type BadRevision struct {
 // Catalog is the set of manifests, in the order of their files' names.
 type Catalog []Manifest
 
-// Load reads every *.yaml manifest in dir. A manifest with an unknown
-// key, a missing model or target, a target it also calls bad, or a model
-// another manifest covers is refused, with the file and what to fix.
+// Load reads every *.yaml and *.yml manifest in dir. A manifest with an
+// unknown key, a missing model or target, a target it also calls bad, or
+// the same model as another is refused, with the file and what to fix.
+// Where globs overlap, the manifest naming a model exactly wins, then the
+// first file by name (see Find).
 func Load(dir string) (Catalog, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return nil, err
 	}
+	yml, _ := filepath.Glob(filepath.Join(dir, "*.yml"))
+	files = append(files, yml...)
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no firmware manifests (*.yaml) in %s", dir)
+		return nil, fmt.Errorf("no firmware manifests (*.yaml) in %s; give the catalog's directory with --catalog or SHINGLE_FIRMWARE_CATALOG", dir)
 	}
 	slices.Sort(files)
 	var cat Catalog
@@ -94,8 +98,10 @@ func parseManifest(b []byte) (Manifest, error) {
 	if _, err := path.Match(strings.ToLower(m.Model), ""); err != nil {
 		return m, fmt.Errorf("model %q is not a valid glob: %w", m.Model, err)
 	}
-	for _, bad := range m.Bad {
-		if strings.TrimSpace(bad.Revision) == "" {
+	for i := range m.Bad {
+		m.Bad[i].Revision = strings.TrimSpace(m.Bad[i].Revision)
+		bad := m.Bad[i]
+		if bad.Revision == "" {
 			return m, errors.New("a bad revision has no revision")
 		}
 		if bad.Revision == m.Target {

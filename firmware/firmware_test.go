@@ -118,6 +118,8 @@ func TestPlanKeepsRacksServing(t *testing.T) {
 	add("r3b", "r3", "in_service", "W05G")
 	add("r4a", "r4", "in_service", "W05G")
 	add("r4b", "r4", "failed", "W07G")
+	add("r5a", "r5", "in_service", "W05G")
+	add("r5b", "r5", "provisioning", "W07G") // flashed, not serving yet
 
 	waves, held := Plan(cat.Assess(drives), Options{PerRack: 1, Canary: 1})
 	var got [][]string
@@ -132,7 +134,7 @@ func TestPlanKeepsRacksServing(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("waves %v, want %v", got, want)
 	}
-	wantHeld := []Held{{Rack: "r2", Out: 1, Waiting: 1}, {Rack: "r4", Out: 1, Waiting: 1}}
+	wantHeld := []Held{{Rack: "r2", Out: 1, Waiting: 1}, {Rack: "r4", Out: 1, Waiting: 1}, {Rack: "r5", Out: 1, Waiting: 1}}
 	if !reflect.DeepEqual(held, wantHeld) {
 		t.Errorf("held %+v, want %+v", held, wantHeld)
 	}
@@ -147,7 +149,7 @@ func TestPlanKeepsRacksServing(t *testing.T) {
 		}
 		got = append(got, ids)
 	}
-	want = [][]string{{"r1b", "r3a", "r1a", "r2a", "r3b", "r4a"}, {"r1c"}}
+	want = [][]string{{"r1b", "r3a", "r1a", "r2a", "r3b", "r4a", "r5a"}, {"r1c"}}
 	if !reflect.DeepEqual(got, want) || len(held) != 0 {
 		t.Errorf("two per rack: waves %v, held %+v; want %v and none held", got, held, want)
 	}

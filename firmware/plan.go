@@ -86,8 +86,8 @@ func rank(s Status) int {
 // Options shape a rollout.
 type Options struct {
 	// PerRack is the most drives of one rack out of service at once,
-	// those already out (draining, drained, failed, awaiting replacement)
-	// counted; at least 1.
+	// those already out (provisioning, draining, drained, failed, awaiting
+	// replacement) counted; at least 1.
 	PerRack int
 	// Canary is how many drives the first wave holds, alone, so that a
 	// bad image shows itself on them before it reaches more (0: no
@@ -108,8 +108,9 @@ type Held struct {
 }
 
 // outStates are the states of drives out of service, which count against
-// a rack's PerRack.
-var outStates = []string{"draining", "drained", "failed", "awaiting_replacement"}
+// a rack's PerRack: provisioning among them, where a flashed drive waits
+// before it serves again.
+var outStates = []string{"provisioning", "draining", "drained", "failed", "awaiting_replacement"}
 
 // Plan puts the drives in service (or suspect) whose firmware is bad or
 // outdated into waves, bad revisions first, taking at most PerRack drives

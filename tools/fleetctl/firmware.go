@@ -73,6 +73,9 @@ fleet as it is now: plan again after each wave.`,
 						if waves == nil {
 							waves = []firmware.Wave{}
 						}
+						if held == nil {
+							held = []firmware.Held{}
+						}
 						return p.value(struct {
 							Waves []firmware.Wave `json:"waves"`
 							Held  []firmware.Held `json:"held"`
