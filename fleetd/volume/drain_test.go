@@ -136,3 +136,22 @@ func oneHost(t *testing.T, drives []string, more ...state.Command) *state.State 
 	}
 	return st
 }
+
+// TestCancelledDrainMovesNothing runs a move queued while its drive was
+// draining, after the drain was cancelled (the drive back in service):
+// the member stays where it is, and no agent is called (the manager has
+// none, so a move would fail).
+func TestCancelledDrainMovesNothing(t *testing.T) {
+	st := oneHost(t, []string{"d0", "d1"},
+		&state.CreateVolume{Scheme: state.Replication(2), Placement: []string{"d0", "d1"}, MemberBytes: 1 << 20},
+		&state.SealVolume{ID: 1})
+	f := &applyingFleet{fakeFleet{st: st, hosts: map[string]HostView{"h": {Reachability: Reachable}}, drives: map[string]DriveView{}}}
+	m := New(f, nil, Options{}, slog.New(slog.DiscardHandler))
+	task := &Task{Volume: 1, Scheme: state.Replication(2), Drain: true, Lost: []int{1}, LostDrives: []string{"d1"}}
+	if err := m.repairVolume(context.Background(), task); err != nil {
+		t.Fatalf("a cancelled drain's move: %v", err)
+	}
+	if v, _ := st.Volume(1); v.Generation != 1 || v.Placement[1] != "d1" {
+		t.Fatalf("volume 1 after a cancelled drain's move: generation %d, placement %v", v.Generation, v.Placement)
+	}
+}
