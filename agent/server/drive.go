@@ -161,6 +161,13 @@ func (d *Drive) FailureProbability() float64 {
 	return st.FailureProbability
 }
 
+// Load is how busy the drive was lately, from 0 (idle) to 1, as its last
+// health check measured it (monitor.Status.Load); 0 before the first.
+func (d *Drive) Load() float64 {
+	st, _ := d.HealthStatus()
+	return st.Load()
+}
+
 // damage describes, one line each, the damage the store found when it was
 // opened.
 func (d *Drive) damage() []string {

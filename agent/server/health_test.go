@@ -300,6 +300,15 @@ func TestHealthMetrics(t *testing.T) {
 		if r.GetId() == ata.ID && r.GetHealth() != "failing" {
 			t.Errorf("heartbeat of the failing drive: %v", r)
 		}
+		// The drive kept busy by sixteen readers waiting 40 ms each
+		// reads as saturated; the others, which read one at a time from
+		// memory, as nearly idle.
+		switch {
+		case r.GetId() == slow.ID && r.GetLoad() < 0.9:
+			t.Errorf("heartbeat of the slowed drive: load %v, want near 1", r.GetLoad())
+		case r.GetId() != slow.ID && (r.GetLoad() < 0 || r.GetLoad() > 0.5):
+			t.Errorf("heartbeat of drive %s: load %v, want well below the slowed drive's", r.GetId(), r.GetLoad())
+		}
 	}
 	if p := ata.FailureProbability(); p < 0.9 {
 		t.Errorf("FailureProbability %v", p)

@@ -116,7 +116,7 @@ func (r *registrar) heartbeatRequest() *fleetv1.HeartbeatRequest {
 	req := &fleetv1.HeartbeatRequest{HostId: r.cfg.HostID}
 	for _, d := range r.drives.list {
 		health, reasons := d.Health()
-		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), PoolRoomBytes: d.PoolRoomBytes(),
+		req.Drives = append(req.Drives, &fleetv1.DriveReport{Id: d.ID, FreeBytes: d.FreeBytes(), PoolRoomBytes: d.PoolRoomBytes(), Load: d.Load(),
 			Health: health, HealthReasons: reasons, FailureProbability: d.FailureProbability(), BadExtents: r.bad(d)})
 	}
 	return req

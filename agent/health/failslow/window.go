@@ -43,3 +43,7 @@ func (w *Window) Add(at time.Time, stats iotime.Stats) iotime.Stats {
 	w.readings = append(w.readings[base:], reading{at: at, stats: stats})
 	return stats.Sub(w.readings[0].stats)
 }
+
+// Start is the time of the reading the last Add measured from: what it
+// returned is the I/O between Start and that Add's time.
+func (w *Window) Start() time.Time { return w.readings[0].at }

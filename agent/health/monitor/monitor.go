@@ -123,9 +123,11 @@ func (m *Monitor) Tick(ctx context.Context) {
 	wg.Wait()
 
 	windows := make(map[string]iotime.Stats, len(m.drives))
+	spans := make(map[string]time.Duration, len(m.drives))
 	for i, s := range m.drives {
 		if s.d.IO != nil {
 			windows[s.d.ID] = s.window.Add(now, readings[i].stats)
+			spans[s.d.ID] = now.Sub(s.window.Start())
 		}
 	}
 	verdicts := m.cfg.FailSlow.Judge(windows)
@@ -149,7 +151,7 @@ func (m *Monitor) Tick(ctx context.Context) {
 		}
 		st.HistoryDays = s.history.days()
 		if s.d.IO != nil {
-			st.Timed, st.IO, st.Window, st.FailSlow = true, r.stats, windows[s.d.ID], verdicts[s.d.ID]
+			st.Timed, st.IO, st.Window, st.WindowSpan, st.FailSlow = true, r.stats, windows[s.d.ID], spans[s.d.ID], verdicts[s.d.ID]
 			if n := r.stats.Errors(); n > s.errorsSeen {
 				s.errorsSeen, s.lastIOError = n, now
 			}

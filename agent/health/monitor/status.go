@@ -62,8 +62,26 @@ type Status struct {
 	// LastIOError is when the monitor first saw the latest growth of the
 	// device error count; zero if there has been none.
 	LastIOError time.Time
-	// Window is the I/O over the last FailSlowWindow, and FailSlow the
-	// fail-slow rule's verdict on it.
-	Window   iotime.Stats
-	FailSlow failslow.Verdict
+	// Window is the I/O over the last FailSlowWindow (WindowSpan, less
+	// while the monitor is younger than that), and FailSlow the fail-slow
+	// rule's verdict on it.
+	Window     iotime.Stats
+	WindowSpan time.Duration
+	FailSlow   failslow.Verdict
+}
+
+// Load is how busy the drive was over the window, from 0 (idle) to 1:
+// the time its operations took, added up, over the window's span, at
+// most 1. Operations in flight together each count, so a drive with a
+// deep queue reads as saturated sooner than its time busy alone would
+// say. 0 for a drive whose I/O is not counted.
+func (s Status) Load() float64 {
+	if !s.Timed || s.WindowSpan <= 0 {
+		return 0
+	}
+	var busy time.Duration
+	for _, o := range s.Window {
+		busy += o.Latency.Sum
+	}
+	return min(busy.Seconds()/s.WindowSpan.Seconds(), 1)
 }
