@@ -197,12 +197,7 @@ func TestPlaybooksBringUpARack(t *testing.T) {
 	}
 	host, err := qemu.NetBoot(ctx, qemu.NetBootConfig{
 		TFTPDir: web, BootFile: "boot.ipxe", MAC: "52:54:00:12:34:56", Forwards: map[string]int{agentAddr: 7400}, MemoryMB: 1536,
-		Args: []string{
-			"-drive", "file=" + zns + ",id=zns0,format=raw,if=none",
-			"-device", "nvme,serial=bringup,id=nvme0",
-			"-device", "nvme-ns,drive=zns0,bus=nvme0,nsid=1,logical_block_size=4096,physical_block_size=4096," +
-				"zoned=true,zoned.zone_size=4M,zoned.zone_capacity=3M,zoned.max_open=8,zoned.max_active=12",
-		},
+		Args: qemu.ZNSDriveArgs(zns, "bringup"),
 	})
 	if err != nil {
 		t.Fatal(err)

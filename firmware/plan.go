@@ -71,11 +71,15 @@ func (c Catalog) Assess(drives []Drive) []Assessment {
 		}
 		out = append(out, a)
 	}
-	slices.SortStableFunc(out, func(x, y Assessment) int {
-		return cmp.Or(cmp.Compare(rank(x.Status), rank(y.Status)), cmp.Compare(x.Rack, y.Rack),
-			cmp.Compare(x.Host, y.Host), cmp.Compare(x.ID, y.ID))
-	})
+	slices.SortStableFunc(out, worstFirst)
 	return out
+}
+
+// worstFirst orders assessments worst status first, then by rack, host
+// and drive.
+func worstFirst(x, y Assessment) int {
+	return cmp.Or(cmp.Compare(rank(x.Status), rank(y.Status)), cmp.Compare(x.Rack, y.Rack),
+		cmp.Compare(x.Host, y.Host), cmp.Compare(x.ID, y.ID))
 }
 
 // rank orders statuses worst first.
@@ -129,10 +133,7 @@ func Plan(as []Assessment, opts Options) ([]Wave, []Held) {
 			todo = append(todo, a)
 		}
 	}
-	slices.SortStableFunc(todo, func(x, y Assessment) int {
-		return cmp.Or(cmp.Compare(rank(x.Status), rank(y.Status)), cmp.Compare(x.Rack, y.Rack),
-			cmp.Compare(x.Host, y.Host), cmp.Compare(x.ID, y.ID))
-	})
+	slices.SortStableFunc(todo, worstFirst)
 	room := map[string]int{}
 	var held []Held
 	heldAt := map[string]int{} // rack -> its index in held

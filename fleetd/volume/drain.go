@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -198,4 +199,17 @@ func truncate(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// drainingLast orders holders to read from so that those on draining
+// drives come last, keeping their order otherwise: a draining drive may be
+// failing, and its drain has work enough.
+func drainingLast(holders []Holder) {
+	draining := func(h Holder) int {
+		if h.DriveState == state.DriveDraining {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(holders, func(a, b Holder) int { return cmp.Compare(draining(a), draining(b)) })
 }

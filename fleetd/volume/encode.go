@@ -2,13 +2,11 @@ package volume
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/shingle-storage/shingle/internal/pace"
-	"slices"
 	"sync"
 	"time"
 
@@ -146,11 +144,8 @@ func (m *Manager) Encode(ctx context.Context, loc Location) (int64, error) {
 	if len(sources) == 0 {
 		return 0, fmt.Errorf("no replica of %s could be sealed on its agent", fmtVolume(vol.ID))
 	}
-	// A replica on a draining drive is read only if no other can be: the
-	// drive may be failing, and its drain has work enough.
-	slices.SortStableFunc(sources, func(a, b Holder) int {
-		return cmp.Compare(b2i(a.DriveState == state.DriveDraining), b2i(b.DriveState == state.DriveDraining))
-	})
+	// A replica on a draining drive is read only if no other can be.
+	drainingLast(sources)
 	// 2. Read the live blobs into the builder, leaving out those deleted
 	// since the volume was sealed.
 	deleted := deletedSet(vol)

@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -331,9 +330,7 @@ func (m *Manager) rebuildReplica(ctx context.Context, loc Location, lost map[int
 			sources = append(sources, src)
 		}
 	}
-	slices.SortStableFunc(sources, func(a, b Holder) int {
-		return cmp.Compare(b2i(a.DriveState == state.DriveDraining), b2i(b.DriveState == state.DriveDraining))
-	})
+	drainingLast(sources)
 	pacer := pace.New(m.opts.RepairBytesPerSecond)
 	var errs []error
 	gone := 0
@@ -463,12 +460,4 @@ func (m *Manager) progress(t *Task, done, total uint64) {
 	if r := m.status.running[t.Volume]; r != nil {
 		r.DoneBytes, r.TotalBytes, r.Reads = done, total, t.Reads
 	}
-}
-
-// b2i is 1 for true and 0 for false, for orderings.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -190,12 +190,7 @@ health-interval: 5s
 	host, err := qemu.NetBoot(ctx, qemu.NetBootConfig{
 		TFTPDir: dir, BootFile: pxe.ScriptFile, MAC: hostMAC, Forwards: map[string]int{agentAddr: 7400},
 		MemoryMB: 1536, Stdout: stream,
-		Args: []string{
-			"-drive", "file=" + zns + ",id=zns0,format=raw,if=none",
-			"-device", "nvme,serial=" + znsSerial + ",id=nvme0",
-			"-device", "nvme-ns,drive=zns0,bus=nvme0,nsid=1,logical_block_size=4096,physical_block_size=4096," +
-				"zoned=true,zoned.zone_size=4M,zoned.zone_capacity=3M,zoned.max_open=8,zoned.max_active=12",
-		},
+		Args: qemu.ZNSDriveArgs(zns, znsSerial),
 	})
 	if err != nil {
 		t.Fatal(err)
